@@ -1,0 +1,79 @@
+# Copyright (c) 2026, case_threads developers and contributors
+# License: MIT. See license.txt
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import now_datetime, time_diff_in_seconds
+
+from case_threads.core import new_token
+from case_threads.settings import get_settings
+
+# Copying a case (F8) leaves these as they are on a new document.
+CLONE_SKIP_FIELDS = {"name", "owner", "creation", "modified", "modified_by", "idx", "docstatus", "_assign"}
+
+
+class Case(Document):
+	def before_insert(self):
+		# Made before any outbound email can exist (F4); the unique index guards collisions.
+		if not self.thread_token:
+			self.thread_token = new_token()
+		if not self.opened_on:
+			self.opened_on = now_datetime()
+
+	def validate(self):
+		self.stamp_status_times()
+		self.check_disposition()
+
+	def stamp_status_times(self):
+		if not self.has_value_changed("status"):
+			return
+		if self.status == "Resolved":
+			self.resolved_on = now_datetime()
+		elif self.status == "Closed":
+			self.closed_on = now_datetime()
+			self.resolved_on = self.resolved_on or self.closed_on
+		elif self.status == "Open":
+			self.resolved_on = self.closed_on = None
+
+	def check_disposition(self):
+		if self.disposition or not self.has_value_changed("status"):
+			return
+		settings = get_settings()
+		required = (self.status == "Resolved" and settings.require_disposition_on_resolve) or (
+			self.status == "Closed" and settings.require_disposition_on_close
+		)
+		if required:
+			frappe.throw(
+				_("Please choose a Disposition before setting the case to {0}.").format(_(self.status)),
+				title=_("Disposition required"),
+			)
+
+	def on_communication_update(self, communication):
+		"""Frappe calls this instead of its generic handling for every email on this case.
+
+		Received mail is handled by case_threads.mail.apply (which knows reopen/clone); here only an
+		agent's outbound email matters: the case now waits on the customer.
+		"""
+		if communication.sent_or_received != "Sent" or communication.communication_medium != "Email":
+			return
+		values = {"last_worked_by": communication.owner}
+		if self.status == "Open":
+			values["status"] = "Replied"
+		if not self.first_responded_on:
+			values["first_responded_on"] = communication.creation
+			values["first_response_time"] = max(time_diff_in_seconds(communication.creation, self.creation), 0)
+		self.db_set(values, notify=True)
+
+	def add_note(self, text):
+		"""A line on the timeline that says what the app did and why."""
+		self.add_comment("Info", text)
+
+	def clone_fields(self):
+		"""Every field of this case, custom fields included, fit for a new case (F8)."""
+		no_copy = {df.fieldname for df in self.meta.fields if df.no_copy}
+		return {
+			key: value
+			for key, value in self.as_dict(no_default_fields=False).items()
+			if key not in CLONE_SKIP_FIELDS and key not in no_copy and not isinstance(value, list)
+		}

@@ -1,0 +1,46 @@
+app_name = "case_threads"
+app_title = "Case Threads"
+app_publisher = "case_threads developers"
+app_description = "Inbound email conversations as tracked Cases"
+app_email = "dev@case-threads.invalid"
+app_license = "MIT"
+
+# Where inbound mail is decided: case_threads.mail.inbound (it calls case_threads.core.decide).
+# Where outbound mail gets its thread token: case_threads.mail.outbound.
+
+before_install = "case_threads.install.before_install"
+after_install = "case_threads.install.after_install"
+after_app_install = "case_threads.install.after_app_install"
+
+# The smallest override that lets the app read the raw inbound message (References,
+# Auto-Submitted, Precedence, Delivered-To, the full Subject): Frappe's Communication keeps
+# none of them. It subclasses whichever Email Account class another app (e.g. Helpdesk)
+# registered before ours, so their behaviour stays. See case_threads/mail/email_account.py.
+override_doctype_class = {
+	"Email Account": "case_threads.mail.email_account.CaseThreadsEmailAccount",
+}
+
+doc_events = {
+	"Communication": {
+		"before_insert": [
+			"case_threads.mail.inbound.before_insert",
+			"case_threads.mail.outbound.before_insert",
+		],
+		"after_insert": "case_threads.mail.inbound.after_insert",
+	},
+	"Email Queue": {
+		"before_insert": "case_threads.mail.outbound.email_queue_before_insert",
+	},
+}
+
+doctype_js = {
+	"Communication": "public/js/communication.js",
+}
+
+permission_query_conditions = {
+	"Unprocessed Email": "case_threads.permissions.unprocessed_email_query",
+}
+
+has_permission = {
+	"Unprocessed Email": "case_threads.permissions.unprocessed_email_has_permission",
+}

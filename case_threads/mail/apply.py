@@ -1,0 +1,193 @@
+"""Carries out a decided Action (case_threads.core.Action) on the database.
+
+Called inside the Communication's insert, so everything here commits or rolls back with the email.
+"""
+
+from dataclasses import replace
+
+import frappe
+from frappe import _
+from frappe.desk.doctype.notification_log.notification_log import enqueue_create_notification
+from frappe.desk.form import assign_to
+from frappe.utils import now_datetime
+
+from case_threads.core import Outcome, lifecycle_outcome, remove_subject_tag
+from case_threads.mail.evidence import newest_descendant
+from case_threads.settings import get_settings, tag_format
+
+# Case.subject is Data(1000); a longer subject is kept whole on the email itself.
+MAX_SUBJECT = 1000
+
+
+# Outcomes that depend on the case's status at the moment the email is applied.
+STATUS_OUTCOMES = {Outcome.ATTACH, Outcome.REOPEN, Outcome.CLONE}
+
+
+def apply_action(communication, message, action):
+	"""Apply `action` for the received `communication`; returns the Case name or None."""
+	if action.outcome in STATUS_OUTCOMES:
+		# The decision was taken on a plain read. Lock the case (and its clones) and decide again on
+		# what is there now: a reply processed at the same time may have reopened or cloned it.
+		current = newest_descendant(action.case, for_update=True)
+		outcome = lifecycle_outcome(current.status, action.message_class, False)
+		action = replace(action, case=current.name, outcome=outcome)
+	return HANDLERS[action.outcome](communication, message, action)
+
+
+def _unprocessed(communication, message, action):
+	park(communication, action.reason)
+
+
+def _new_case(communication, message, action):
+	defaults = dict(action.route.defaults) if action.route else {}
+	assignment_rule = defaults.pop("assignment_rule", None)
+	subject = remove_subject_tag(message.subject or communication.subject, tag_format()).strip()
+	case = frappe.get_doc(
+		{
+			"doctype": "Case",
+			"subject": (subject or communication.subject)[:MAX_SUBJECT],
+			"raised_by": communication.sender,
+			"raised_by_name": communication.sender_full_name,
+			"contact": contact_for(communication.sender),
+			"channel": "Email",
+			"last_customer_update": communication.communication_date,
+			**{key: value for key, value in defaults.items() if value},
+		}
+	)
+	case.insert(ignore_permissions=True)
+	link(communication, case.name)
+	if assignment_rule:
+		frappe.get_cached_doc("Assignment Rule", assignment_rule).do_assignment(case)
+	return case.name
+
+
+def _attach_silently(communication, message, action):
+	link(communication, action.case)
+	return action.case
+
+
+def _attach(communication, message, action):
+	case = frappe.get_doc("Case", action.case, for_update=True)
+	link(communication, case.name)
+	case.last_customer_update = communication.communication_date
+	case.status = "Open"
+	case.save(ignore_permissions=True)
+	after_customer_email(case, communication)
+	return case.name
+
+
+def _reopen(communication, message, action):
+	case = frappe.get_doc("Case", action.case, for_update=True)
+	link(communication, case.name)
+	case.status = "Open"
+	case.reopen_count = (case.reopen_count or 0) + 1
+	case.last_customer_update = communication.communication_date
+	case.save(ignore_permissions=True)
+	case.add_note(_("Reopened by a reply from {0}.").format(communication.sender))
+	after_customer_email(case, communication)
+	return case.name
+
+
+# Handlers read the case FOR UPDATE: under REPEATABLE READ a plain read would return the snapshot
+# from before a concurrent reply committed (a missing clone, a stale status).
+
+
+def _clone(communication, message, action):
+	# apply_action holds the row lock: a second reply to this closed case waits, then finds the clone.
+	original = frappe.get_doc("Case", action.case, for_update=True)
+	clone = clone_case(original)
+	link(communication, clone.name)
+	original.add_note(_("A reply from {0} arrived after closing; continued in {1}.").format(communication.sender, clone.name))
+	after_customer_email(clone, communication)
+	return clone.name
+
+
+def clone_case(original):
+	"""A new open case with the original's fields, internal notes and assignees (F8)."""
+	clone = frappe.get_doc(
+		{
+			"doctype": "Case",
+			**original.clone_fields(),
+			"status": "Open",
+			"cloned_from": original.name,
+			"last_customer_update": now_datetime(),
+			"last_worked_by": original.last_worked_by,
+		}
+	)
+	clone.insert(ignore_permissions=True)
+	for note in frappe.get_all(
+		"Comment",
+		filters={"reference_doctype": "Case", "reference_name": original.name, "comment_type": "Comment"},
+		fields=["content", "comment_email", "comment_by"],
+		order_by="creation asc",
+	):
+		frappe.get_doc(
+			{"doctype": "Comment", "comment_type": "Comment", "reference_doctype": "Case", "reference_name": clone.name, **note}
+		).insert(ignore_permissions=True)
+	for user in original.get_assigned_users():
+		assign_to.add({"assign_to": [user], "doctype": "Case", "name": clone.name}, ignore_permissions=True)
+	original.db_set("cloned_to", clone.name)
+	clone.add_note(_("Continues the closed case {0}.").format(original.name))
+	return clone
+
+
+HANDLERS = {
+	Outcome.UNPROCESSED: _unprocessed,
+	Outcome.NEW_CASE: _new_case,
+	Outcome.ATTACH_SILENTLY: _attach_silently,
+	Outcome.ATTACH: _attach,
+	Outcome.REOPEN: _reopen,
+	Outcome.CLONE: _clone,
+}
+
+
+def link(communication, case_name):
+	values = {"reference_doctype": "Case", "reference_name": case_name}
+	communication.update(values)
+	communication.db_set(values, update_modified=False)
+
+
+def after_customer_email(case, communication):
+	"""Sticky agent (F6) and the assignee's notification (F14)."""
+	settings = get_settings()
+	assignees = case.get_assigned_users()
+	sticky = case.last_worked_by
+	if settings.sticky_agent and sticky and sticky not in assignees and frappe.db.get_value("User", sticky, "enabled"):
+		assign_to.add({"assign_to": [sticky], "doctype": "Case", "name": case.name}, ignore_permissions=True)
+		assignees.add(sticky)
+	if settings.notify_assignee and assignees:
+		enqueue_create_notification(
+			list(assignees),
+			{
+				"type": "Alert",
+				"document_type": "Case",
+				"document_name": case.name,
+				"subject": _("New email on {0} from {1}: {2}").format(case.name, communication.sender, communication.subject),
+				"from_user": frappe.session.user,
+				"email_content": communication.content,
+			},
+		)
+	case.notify_update()
+
+
+def park(communication, reason, error=None):
+	"""Queue the email for a person to look at (F11)."""
+	frappe.get_doc(
+		{
+			"doctype": "Unprocessed Email",
+			"status": "Unprocessed",
+			"reason": reason,
+			"error": error,
+			"subject": (communication.subject or "")[:MAX_SUBJECT],
+			"sender": communication.sender,
+			"email_account": communication.email_account,
+			"mailbox_address": communication.email_account
+			and frappe.db.get_value("Email Account", communication.email_account, "email_id"),
+			"received_on": communication.communication_date,
+			"communication": communication.name,
+		}
+	).insert(ignore_permissions=True)
+
+
+def contact_for(address):
+	return address and frappe.db.get_value("Contact Email", {"email_id": address}, "parent")

@@ -1,0 +1,98 @@
+"""Gathers what the database knows about an inbound message, for case_threads.core.decide.
+
+Every lookup here is on an index (Communication.message_id, Case.name, Case.thread_token, the
+Communication reference index): matching stays flat however many cases a site holds.
+"""
+
+import frappe
+
+from case_threads.core import CaseRef, Candidate, Evidence, find_case_numbers, find_subject_token, tokens_from_headers
+from case_threads.settings import site_secret, tag_format
+
+# A clone chain longer than this is a data error, not a thread; stop following it.
+MAX_CLONE_HOPS = 50
+
+
+def gather_candidates(message, sender):
+	"""Candidate cases for `message`, strongest evidence first (F5)."""
+	candidates = []
+	thread_ids = list(dict.fromkeys([*message.in_reply_to, *reversed(message.references)]))
+
+	if case := case_of_stored_message(thread_ids):
+		candidates.append(Candidate(Evidence.MESSAGE_ID, newest_descendant(case)))
+
+	for token in tokens_from_headers(thread_ids, site_secret()):
+		if case := frappe.db.get_value("Case", {"thread_token": token}):
+			candidates.append(Candidate(Evidence.HEADER_TOKEN, newest_descendant(case)))
+			break
+
+	token = find_subject_token(message.subject, tag_format())
+	if token and (case := frappe.db.get_value("Case", {"thread_token": token})):
+		candidates.append(Candidate(Evidence.SUBJECT_TOKEN, newest_descendant(case)))
+
+	for number in find_case_numbers(message.subject):
+		if frappe.db.exists("Case", number):
+			candidates.append(
+				Candidate(Evidence.CASE_NUMBER, newest_descendant(number), sender_took_part(number, sender))
+			)
+			break
+	return candidates
+
+
+def case_of_stored_message(thread_ids):
+	"""The case of the nearest email in the thread that this site stored (In-Reply-To first)."""
+	if not thread_ids:
+		return None
+	rows = frappe.get_all(
+		"Communication",
+		filters={"message_id": ("in", thread_ids), "reference_doctype": "Case"},
+		fields=["message_id", "reference_name"],
+	)
+	by_id = {row.message_id: row.reference_name for row in rows}
+	return next((by_id[i] for i in thread_ids if i in by_id), None)
+
+
+def newest_descendant(case_name, for_update=False):
+	"""A closed case that was cloned forwards to its newest clone (F5, F8).
+
+	With for_update the rows are locked and read as committed now, not as the transaction's snapshot.
+	"""
+	fields = ["name", "status", "cloned_to"]
+	row = frappe.db.get_value("Case", case_name, fields, as_dict=True, for_update=for_update)
+	for _hop in range(MAX_CLONE_HOPS):
+		if not row.cloned_to:
+			break
+		row = frappe.db.get_value("Case", row.cloned_to, fields, as_dict=True, for_update=for_update)
+	return CaseRef(row.name, row.status)
+
+
+def sender_took_part(case_name, sender):
+	"""Whether `sender` raised the case or wrote or received one of its emails."""
+	if not sender:
+		return False
+	if (frappe.db.get_value("Case", case_name, "raised_by") or "").lower() == sender:
+		return True
+	communication = frappe.qb.DocType("Communication")
+	pattern = f"%{sender}%"
+	# The reference index narrows the rows to this case's emails before the LIKE runs.
+	rows = (
+		frappe.qb.from_(communication)
+		.select(communication.name)
+		.where(communication.reference_doctype == "Case")
+		.where(communication.reference_name == case_name)
+		.where(
+			(communication.sender == sender)
+			| communication.recipients.like(pattern)
+			| communication.cc.like(pattern)
+		)
+		.limit(1)
+		.run()
+	)
+	return bool(rows)
+
+
+def is_internal_user(address):
+	"""An enabled desk user writing from their own mail client (F7: attaches, never reopens)."""
+	return bool(
+		address and frappe.db.get_value("User", {"email": address, "user_type": "System User", "enabled": 1})
+	)

@@ -1,0 +1,92 @@
+"""Inbound email → Case, Unprocessed Email or (if even that fails) Frappe's Unhandled Email.
+
+hooks.py → Communication before_insert/after_insert here → case_threads.core.decide.
+"""
+
+import frappe
+from frappe import _
+
+from case_threads.core import Message, MessageClass, Outcome, addresses, classify, decide, parse_message
+from case_threads.case_threads.doctype.email_route.email_route import enabled_routes
+from case_threads.mail.apply import apply_action, park
+from case_threads.mail.email_account import current_inbound_mail
+from case_threads.mail.evidence import gather_candidates, is_internal_user
+
+SAVEPOINT = "case_threads_inbound"
+
+
+def is_ours(communication):
+	"""Received email that the app decides for: not another app's append_to thread."""
+	if not (
+		communication.flags.in_receive
+		and communication.sent_or_received == "Received"
+		and communication.communication_medium == "Email"
+	):
+		return False
+	mail = current_inbound_mail.get()
+	append_to = mail and (mail.append_to or mail.email_account.append_to)
+	return not append_to or append_to == "Case"
+
+
+def before_insert(communication, method=None):
+	if not is_ours(communication):
+		return
+	communication.flags.case_threads_inbound = True
+	if communication.reference_doctype in ("Case", None, ""):
+		# Frappe guessed a reference from In-Reply-To, even from the part before '@' that anyone can
+		# forge; the app decides the case itself, from evidence it trusts.
+		communication.reference_doctype = communication.reference_name = None
+
+
+def after_insert(communication, method=None):
+	if not communication.flags.get("case_threads_inbound"):
+		return
+	mail = current_inbound_mail.get()
+	frappe.db.savepoint(SAVEPOINT)
+	try:
+		message = parse_message(mail.mail) if mail else message_from_communication(communication)
+		action = decide_for(communication, message)
+		apply_action(communication, message, action)
+	except Exception:
+		# One bad email must not stop the Email Account's pull: keep it, with the error, for a person.
+		frappe.db.rollback(save_point=SAVEPOINT)
+		communication.reference_doctype = communication.reference_name = None
+		error = frappe.get_traceback()
+		frappe.log_error(title=_("Case Threads could not process an inbound email"), message=error)
+		park(communication, "error", error)
+		return
+	if mail and action.message_class is not MessageClass.HUMAN:
+		mail.flags.case_threads_silent = True
+
+
+def decide_for(communication, message):
+	sender = (communication.sender or message.from_addr or "").lower()
+	return decide(
+		message,
+		gather_candidates(message, sender),
+		enabled_routes(),
+		email_account=communication.email_account,
+		sender_is_internal=is_internal_user(sender),
+	)
+
+
+def message_from_communication(communication):
+	"""Degraded view when another app's Email Account override hides the raw mail from us."""
+	return Message(
+		message_id=communication.message_id or "",
+		in_reply_to=(),
+		references=(),
+		from_name=communication.sender_full_name or "",
+		from_addr=(communication.sender or "").lower(),
+		reply_to="",
+		to=addresses(communication.recipients or ""),
+		cc=addresses(communication.cc or ""),
+		bcc=(),
+		delivered_to=(),
+		subject=communication.subject or "",
+		date=None,
+		headers={},
+		content_type="text/plain",
+		report_type="",
+		part_types=(),
+	)

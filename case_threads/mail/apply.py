@@ -18,6 +18,9 @@ from case_threads.settings import get_settings, tag_format
 # Case.subject is Data(1000); a longer subject is kept whole on the email itself.
 MAX_SUBJECT = 1000
 
+# Communication medium → Case channel (F3).
+CHANNELS = {"Email": "Email", "Chat": "Chat", "Phone": "Phone", "Other": "Web"}
+
 
 # Outcomes that depend on the case's status at the moment the email is applied.
 STATUS_OUTCOMES = {Outcome.ATTACH, Outcome.REOPEN, Outcome.CLONE}
@@ -40,16 +43,22 @@ def _unprocessed(communication, message, action):
 
 def _new_case(communication, message, action):
 	defaults = dict(action.route.defaults) if action.route else {}
-	assignment_rule = defaults.pop("assignment_rule", None)
 	subject = remove_subject_tag(message.subject or communication.subject, tag_format()).strip()
+	return new_case_from_email(communication, subject, defaults).name
+
+
+def new_case_from_email(communication, subject=None, defaults=None):
+	"""A Case raised by the sender of `communication`, linked to it (F3, F10)."""
+	defaults = dict(defaults or {})
+	assignment_rule = defaults.pop("assignment_rule", None)
 	case = frappe.get_doc(
 		{
 			"doctype": "Case",
-			"subject": (subject or communication.subject)[:MAX_SUBJECT],
+			"subject": (subject or communication.subject or _("No Subject"))[:MAX_SUBJECT],
 			"raised_by": communication.sender,
 			"raised_by_name": communication.sender_full_name,
 			"contact": contact_for(communication.sender),
-			"channel": "Email",
+			"channel": CHANNELS.get(communication.communication_medium, "Email"),
 			"last_customer_update": communication.communication_date,
 			**{key: value for key, value in defaults.items() if value},
 		}
@@ -58,7 +67,7 @@ def _new_case(communication, message, action):
 	link(communication, case.name)
 	if assignment_rule:
 		frappe.get_cached_doc("Assignment Rule", assignment_rule).do_assignment(case)
-	return case.name
+	return case
 
 
 def _attach_silently(communication, message, action):
@@ -97,7 +106,11 @@ def _clone(communication, message, action):
 	original = frappe.get_doc("Case", action.case, for_update=True)
 	clone = clone_case(original)
 	link(communication, clone.name)
-	original.add_note(_("A reply from {0} arrived after closing; continued in {1}.").format(communication.sender, clone.name))
+	original.add_note(
+		_("A reply from {0} arrived after closing; continued in {1}.").format(
+			communication.sender, clone.name
+		)
+	)
 	after_customer_email(clone, communication)
 	return clone.name
 
@@ -122,7 +135,13 @@ def clone_case(original):
 		order_by="creation asc",
 	):
 		frappe.get_doc(
-			{"doctype": "Comment", "comment_type": "Comment", "reference_doctype": "Case", "reference_name": clone.name, **note}
+			{
+				"doctype": "Comment",
+				"comment_type": "Comment",
+				"reference_doctype": "Case",
+				"reference_name": clone.name,
+				**note,
+			}
 		).insert(ignore_permissions=True)
 	for user in original.get_assigned_users():
 		assign_to.add({"assign_to": [user], "doctype": "Case", "name": clone.name}, ignore_permissions=True)
@@ -152,7 +171,12 @@ def after_customer_email(case, communication):
 	settings = get_settings()
 	assignees = case.get_assigned_users()
 	sticky = case.last_worked_by
-	if settings.sticky_agent and sticky and sticky not in assignees and frappe.db.get_value("User", sticky, "enabled"):
+	if (
+		settings.sticky_agent
+		and sticky
+		and sticky not in assignees
+		and frappe.db.get_value("User", sticky, "enabled")
+	):
 		assign_to.add({"assign_to": [sticky], "doctype": "Case", "name": case.name}, ignore_permissions=True)
 		assignees.add(sticky)
 	if settings.notify_assignee and assignees:
@@ -162,7 +186,9 @@ def after_customer_email(case, communication):
 				"type": "Alert",
 				"document_type": "Case",
 				"document_name": case.name,
-				"subject": _("New email on {0} from {1}: {2}").format(case.name, communication.sender, communication.subject),
+				"subject": _("New email on {0} from {1}: {2}").format(
+					case.name, communication.sender, communication.subject
+				),
 				"from_user": frappe.session.user,
 				"email_content": communication.content,
 			},

@@ -6,7 +6,14 @@ Communication reference index): matching stays flat however many cases a site ho
 
 import frappe
 
-from case_threads.core import CaseRef, Candidate, Evidence, find_case_numbers, find_subject_token, tokens_from_headers
+from case_threads.core import (
+	Candidate,
+	CaseRef,
+	Evidence,
+	find_case_numbers,
+	find_subject_token,
+	tokens_from_headers,
+)
 from case_threads.settings import site_secret, tag_format
 
 # A clone chain longer than this is a data error, not a thread; stop following it.

@@ -16,10 +16,15 @@ SUPPORT = "support@ct.test"
 
 
 def setup_routing():
-	"""A catch-all route so that new mail makes cases (routing itself is tested elsewhere)."""
+	"""A route for every *@ct.test address so that new mail makes cases (routing: test_routing.py)."""
 	if not frappe.db.exists("Email Route", "CT catch-all"):
 		frappe.get_doc(
-			{"doctype": "Email Route", "route_name": "CT catch-all", "address_pattern": "*", "sequence": 1000}
+			{
+				"doctype": "Email Route",
+				"route_name": "CT catch-all",
+				"address_pattern": "*@ct.test",
+				"sequence": 1000,
+			}
 		).insert(ignore_permissions=True)
 	settings = frappe.get_single("Case Threads Settings")
 	settings.token_placement = "Subject and Header"
@@ -71,7 +76,7 @@ class TestNewCase(InboundTestCase):
 		).insert(ignore_permissions=True)
 		frappe.db.commit()
 
-		case, message_id = self.new_case("Cannot log in", f"Ada Lovelace <{sender}>")
+		case, _message_id = self.new_case("Cannot log in", f"Ada Lovelace <{sender}>")
 
 		self.assertEqual(case.raised_by, sender)
 		self.assertEqual(case.raised_by_name, "Ada Lovelace")
@@ -139,7 +144,9 @@ class TestThreading(InboundTestCase):
 		case, first_id = self.new_case()
 		reply = self.agent_reply(case)
 		answer = self.customer_reply(
-			case, subject="no prefix at all", references=f"<unknown@elsewhere.test> {first_id} <{reply.message_id}>"
+			case,
+			subject="no prefix at all",
+			references=f"<unknown@elsewhere.test> {first_id} <{reply.message_id}>",
 		)
 		self.assertEqual(answer.reference_name, case.name)
 
@@ -225,19 +232,25 @@ class TestLifecycle(InboundTestCase):
 		self.assertEqual(case.status, "Open")
 		self.assertEqual(case.reopen_count, 1)
 		self.assertTrue(
-			frappe.db.exists("Comment", {"reference_name": case.name, "comment_type": "Info", "content": ("like", "Reopened%")})
+			frappe.db.exists(
+				"Comment",
+				{"reference_name": case.name, "comment_type": "Info", "content": ("like", "Reopened%")},
+			)
 		)
 
 	def test_reopen_notifies_assignee(self):
 		from frappe.desk.form.assign_to import add as assign
 
 		case, _ = self.new_case()
-		assign({"assign_to": ["test@example.com"], "doctype": "Case", "name": case.name}, ignore_permissions=True)
+		assign(
+			{"assign_to": ["test@example.com"], "doctype": "Case", "name": case.name}, ignore_permissions=True
+		)
 		self.set_status(case, "Resolved")
 		self.customer_reply(case, subject=f"Re: [#{case.thread_token}]")
 		self.assertTrue(
 			frappe.db.exists(
-				"Notification Log", {"document_type": "Case", "document_name": case.name, "for_user": "test@example.com"}
+				"Notification Log",
+				{"document_type": "Case", "document_name": case.name, "for_user": "test@example.com"},
 			)
 		)
 
@@ -276,7 +289,10 @@ class TestLifecycle(InboundTestCase):
 		case, first_id = self.new_case()
 		self.set_status(case, "Resolved")
 		answer = self.customer_reply(
-			case, subject="Automatic reply: out of office", in_reply_to=first_id, headers={"Auto-Submitted": "auto-replied"}
+			case,
+			subject="Automatic reply: out of office",
+			in_reply_to=first_id,
+			headers={"Auto-Submitted": "auto-replied"},
 		)
 		case.reload()
 		self.assertEqual(answer.reference_name, case.name)
@@ -318,7 +334,9 @@ class TestNothingLost(InboundTestCase):
 
 	def test_one_mail_to_two_mailboxes_makes_one_case(self):
 		sales = make_mailbox("sales@ct.test")
-		raw = build_mail("Quote please " + unique("q"), f"{unique('b')}@customer.test", to=f"{SUPPORT}, sales@ct.test")
+		raw = build_mail(
+			"Quote please " + unique("q"), f"{unique('b')}@customer.test", to=f"{SUPPORT}, sales@ct.test"
+		)
 		before = frappe.db.count("Case")
 		receive(self.mailbox, raw)
 		receive(sales, raw)
@@ -358,7 +376,9 @@ class TestNothingLost(InboundTestCase):
 
 				original = inbound.apply_action
 				with (
-					patch.object(inbound, "apply_action", side_effect=lambda c, m, a: fail(c) or original(c, m, a)),
+					patch.object(
+						inbound, "apply_action", side_effect=lambda c, m, a: fail(c) or original(c, m, a)
+					),
 					patch.object(inbound, "park", side_effect=fail),
 				):
 					with self.assertRaises(Exception):

@@ -62,7 +62,9 @@ class Case(Document):
 			values["status"] = "Replied"
 		if not self.first_responded_on:
 			values["first_responded_on"] = communication.creation
-			values["first_response_time"] = max(time_diff_in_seconds(communication.creation, self.creation), 0)
+			values["first_response_time"] = max(
+				time_diff_in_seconds(communication.creation, self.creation), 0
+			)
 		self.db_set(values, notify=True)
 
 	def add_note(self, text):

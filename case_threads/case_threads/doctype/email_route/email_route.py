@@ -39,5 +39,7 @@ class EmailRoute(Document):
 
 def enabled_routes():
 	"""The enabled routes, in the order they are tried."""
-	names = frappe.get_all("Email Route", filters={"enabled": 1}, order_by="sequence asc, creation asc", pluck="name")
+	names = frappe.get_all(
+		"Email Route", filters={"enabled": 1}, order_by="sequence asc, creation asc", pluck="name"
+	)
 	return [frappe.get_cached_doc("Email Route", name).as_route() for name in names]

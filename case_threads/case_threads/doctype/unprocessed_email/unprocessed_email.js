@@ -1,4 +1,82 @@
 // Copyright (c) 2026, case_threads developers and contributors
 // License: MIT. See license.txt
 
-frappe.ui.form.on("Unprocessed Email", {});
+// Actions on an Unprocessed Email (F11): create a case, connect to a case, delete, create a route.
+frappe.ui.form.on("Unprocessed Email", {
+	refresh(frm) {
+		if (frm.doc.communication) {
+			frm.add_custom_button(__("Open Email"), () => frappe.set_route("Form", "Communication", frm.doc.communication));
+		}
+		if (frm.doc.case) {
+			frm.add_custom_button(__("Open Case"), () => frappe.set_route("Form", "Case", frm.doc.case));
+		}
+		if (frm.doc.status !== "Unprocessed") return;
+		const call = (method, args) =>
+			frappe.call("case_threads.api." + method, { name: frm.doc.name, ...args }).then((r) => {
+				frappe.show_alert({ message: r.message.message, indicator: "green" });
+				frm.reload_doc();
+			});
+
+		frm.add_custom_button(
+			__("Create Case"),
+			() => {
+				const d = new frappe.ui.Dialog({
+					title: __("Create Case"),
+					fields: [
+						{ fieldname: "subject", fieldtype: "Data", label: __("Subject"), default: frm.doc.subject },
+						{ fieldname: "queue", fieldtype: "Link", options: "User Group", label: __("Queue") },
+						{
+							fieldname: "priority",
+							fieldtype: "Select",
+							label: __("Priority"),
+							options: ["", "Low", "Medium", "High", "Urgent"],
+						},
+						{ fieldname: "case_type", fieldtype: "Data", label: __("Type") },
+					],
+					primary_action_label: __("Create"),
+					primary_action(values) {
+						d.hide();
+						call("unprocessed_create_case", values);
+					},
+				});
+				d.show();
+			},
+			__("Actions")
+		);
+		frm.add_custom_button(
+			__("Connect to Case"),
+			() => {
+				frappe.prompt(
+					[{ fieldname: "case", fieldtype: "Link", options: "Case", label: __("Case"), reqd: 1 }],
+					(values) =>
+						frappe.db.get_value("Case", values.case, "status").then((r) => {
+							if (r.message.status === "Closed") {
+								frappe.confirm(
+									__("{0} is closed. Connecting continues it in a new case. Go on?", [values.case]),
+									() => call("unprocessed_connect", { case: values.case, confirm_clone: 1 })
+								);
+							} else {
+								call("unprocessed_connect", { case: values.case });
+							}
+						}),
+					__("Connect to Case")
+				);
+			},
+			__("Actions")
+		);
+		frm.add_custom_button(
+			__("Delete (Spam)"),
+			() => frappe.confirm(__("Mark this email as deleted? It stays for audit."), () => call("unprocessed_delete")),
+			__("Actions")
+		);
+		frm.add_custom_button(
+			__("Create Route for this Address"),
+			() =>
+				frappe.new_doc("Email Route", {
+					address_pattern: frm.doc.mailbox_address,
+					email_account: frm.doc.email_account,
+				}),
+			__("Actions")
+		);
+	},
+});

@@ -1,0 +1,217 @@
+"""Whitelisted methods (F9, F10, F11, F16): each checks the caller's rights, then calls the shell."""
+
+import frappe
+from frappe import _
+
+from case_threads.case_threads.doctype.email_route.email_route import enabled_routes
+from case_threads.core import (
+	Action,
+	MessageClass,
+	Outcome,
+	lifecycle_outcome,
+	match_route,
+	matches_per_address,
+	parse_message,
+)
+from case_threads.core.parsing import Message
+from case_threads.mail.apply import apply_action, link, new_case_from_email
+from case_threads.mail.evidence import is_internal_user
+from case_threads.mail.inbound import message_from_communication
+from case_threads.permissions import unprocessed_email_has_permission
+
+CASE_FIELDS_FROM_DIALOG = ("queue", "priority", "case_type", "customer")
+
+
+def _communication(name, ptype="read"):
+	doc = frappe.get_doc("Communication", name)
+	doc.check_permission(ptype)
+	return doc
+
+
+def _unprocessed_for(communication_name):
+	name = frappe.db.get_value(
+		"Unprocessed Email", {"communication": communication_name, "status": "Unprocessed"}
+	)
+	return name and frappe.get_doc("Unprocessed Email", name)
+
+
+def _mark_processed(communication_name, case_name):
+	if unprocessed := _unprocessed_for(communication_name):
+		unprocessed.db_set({"status": "Processed", "case": case_name})
+
+
+def _note(case_name, text):
+	frappe.get_doc("Case", case_name).add_note(text)
+
+
+@frappe.whitelist()
+def create_case_from_email(communication, subject=None, **values):
+	"""Create Case from an email (F3, F9); also the Unprocessed "create case" action (F11)."""
+	comm = _communication(communication)
+	if comm.reference_doctype == "Case" and comm.reference_name:
+		frappe.throw(_("This email is already connected to {0}.").format(comm.reference_name))
+	unprocessed = _unprocessed_for(comm.name)
+	# A queue user may turn an email they can see into a case without rights to create cases.
+	if not frappe.has_permission("Case", "create") and not (
+		unprocessed and unprocessed_email_has_permission(unprocessed, "write")
+	):
+		raise frappe.PermissionError(_("You are not allowed to create a Case from this email."))
+	defaults = {key: values.get(key) for key in CASE_FIELDS_FROM_DIALOG if values.get(key)}
+	case = new_case_from_email(comm, subject, defaults)
+	case.add_note(_("Created from the email {0} by {1}.").format(comm.name, frappe.session.user))
+	_mark_processed(comm.name, case.name)
+	return {"case": case.name, "message": _("Case {0} created.").format(case.name)}
+
+
+@frappe.whitelist()
+def connect_to_case(communication, case, confirm_clone=0):
+	"""Connect an email to a case: reopens a Resolved case, continues a Closed one in a clone (F9)."""
+	comm = _communication(communication)
+	target = frappe.get_doc("Case", case)
+	target.check_permission("write")
+	if comm.reference_doctype == "Case" and comm.reference_name == target.name:
+		return {
+			"case": target.name,
+			"message": _("The email is already connected to {0}.").format(target.name),
+		}
+	if comm.reference_doctype == "Case" and comm.reference_name:
+		disconnect_from_case(comm.name)
+
+	from_customer = comm.sent_or_received == "Received" and not is_internal_user(comm.sender)
+	outcome = (
+		lifecycle_outcome(target.status, MessageClass.HUMAN, False)
+		if from_customer
+		else Outcome.ATTACH_SILENTLY
+	)
+	if outcome is Outcome.CLONE and not frappe.utils.cint(confirm_clone):
+		frappe.throw(
+			_("{0} is closed. Connecting this email continues it in a new case; please confirm.").format(
+				target.name
+			),
+			title=_("Case is closed"),
+		)
+	action = Action(outcome=outcome, case=target.name, message_class=MessageClass.HUMAN)
+	result = apply_action(comm, message_from_communication(comm), action)
+	_note(result, _("Email {0} connected by {1}.").format(comm.name, frappe.session.user))
+	_mark_processed(comm.name, result)
+	return {"case": result, "message": _("Email connected to {0}.").format(result)}
+
+
+@frappe.whitelist()
+def disconnect_from_case(communication):
+	comm = _communication(communication)
+	if comm.reference_doctype != "Case" or not comm.reference_name:
+		frappe.throw(_("This email is not connected to a case."))
+	case = frappe.get_doc("Case", comm.reference_name)
+	case.check_permission("write")
+	values = {"reference_doctype": None, "reference_name": None}
+	comm.update(values)
+	comm.db_set(values, update_modified=False)
+	case.add_note(_("Email {0} disconnected by {1}.").format(comm.name, frappe.session.user))
+	return {"case": case.name, "message": _("Email disconnected from {0}.").format(case.name)}
+
+
+@frappe.whitelist()
+def case_history(email=None, contact=None, txt=None, limit=20):
+	"""A contact's cases, newest first, searchable by number or title (F9)."""
+	filters = {}
+	or_filters = {}
+	if contact:
+		filters["contact"] = contact
+	elif email:
+		filters["raised_by"] = email
+	if txt:
+		or_filters = {"name": ("like", f"%{txt}%"), "subject": ("like", f"%{txt}%")}
+	return frappe.get_list(
+		"Case",
+		filters=filters,
+		or_filters=or_filters,
+		fields=["name", "subject", "status", "creation", "modified", "resolved_on", "closed_on"],
+		order_by="creation desc",
+		limit_page_length=frappe.utils.cint(limit) or 20,
+	)
+
+
+@frappe.whitelist()
+def unlinked_emails(case):
+	"""Emails of the case's contact that belong to no case yet (F9, "Connect email" on the Case)."""
+	doc = frappe.get_doc("Case", case)
+	doc.check_permission("read")
+	senders = {doc.raised_by} if doc.raised_by else set()
+	if doc.contact:
+		senders.update(frappe.get_all("Contact Email", filters={"parent": doc.contact}, pluck="email_id"))
+	if not senders:
+		return []
+	return frappe.get_list(
+		"Communication",
+		filters={"sender": ("in", list(senders)), "communication_type": "Communication"},
+		or_filters={"reference_doctype": ("is", "not set"), "reference_name": ("is", "not set")},
+		fields=["name", "subject", "sender", "communication_date", "communication_medium"],
+		order_by="communication_date desc",
+		limit_page_length=50,
+	)
+
+
+@frappe.whitelist()
+def test_route(address=None, raw=None, email_account=None):
+	"""What the routes would do with an address or a pasted raw email (F10)."""
+	frappe.has_permission("Email Route", "read", throw=True)
+	message = parse_message(raw) if raw else Message(**{**EMPTY_MESSAGE, "to": (address.strip().lower(),)})
+	routes = enabled_routes()
+	match = match_route(message, routes, email_account or None)
+	return {
+		"route": match.route.name if match.route else None,
+		"address": match.address,
+		"reason": match.reason,
+		"per_address": {
+			a: (r.name if r else None) for a, r in matches_per_address(message, routes, email_account).items()
+		},
+	}
+
+
+EMPTY_MESSAGE = dict(
+	message_id="",
+	in_reply_to=(),
+	references=(),
+	from_name="",
+	from_addr="",
+	reply_to="",
+	to=(),
+	cc=(),
+	bcc=(),
+	delivered_to=(),
+	subject="",
+	date=None,
+	headers={},
+	content_type="text/plain",
+	report_type="",
+	part_types=(),
+)
+
+
+def _unprocessed(name, ptype="write"):
+	doc = frappe.get_doc("Unprocessed Email", name)
+	doc.check_permission(ptype)
+	if doc.status != "Unprocessed":
+		frappe.throw(_("{0} was already {1}.").format(name, _(doc.status).lower()))
+	return doc
+
+
+@frappe.whitelist()
+def unprocessed_create_case(name, **values):
+	doc = _unprocessed(name)
+	return create_case_from_email(doc.communication, **values)
+
+
+@frappe.whitelist()
+def unprocessed_connect(name, case, confirm_clone=0):
+	doc = _unprocessed(name)
+	return connect_to_case(doc.communication, case, confirm_clone)
+
+
+@frappe.whitelist()
+def unprocessed_delete(name):
+	"""Spam: hidden from the default view, kept for audit (F11)."""
+	doc = _unprocessed(name)
+	doc.db_set("status", "Deleted")
+	return {"message": _("{0} deleted.").format(name)}

@@ -2,6 +2,7 @@
 
 import frappe
 from frappe import _
+from frappe.utils import cint
 
 from case_threads.case_threads.doctype.email_route.email_route import enabled_routes
 from case_threads.core import (
@@ -14,10 +15,9 @@ from case_threads.core import (
 	parse_message,
 )
 from case_threads.core.parsing import Message
-from case_threads.mail.apply import apply_action, link, new_case_from_email
+from case_threads.mail.apply import REASONS, apply_action, new_case_from_email
 from case_threads.mail.evidence import is_internal_user
 from case_threads.mail.inbound import message_from_communication
-from case_threads.permissions import unprocessed_email_has_permission
 
 CASE_FIELDS_FROM_DIALOG = ("queue", "priority", "case_type", "customer")
 
@@ -29,6 +29,7 @@ def _communication(name, ptype="read"):
 
 
 def _unprocessed_for(communication_name):
+	"""The Unprocessed Email still waiting with this email, if any."""
 	name = frappe.db.get_value(
 		"Unprocessed Email", {"communication": communication_name, "status": "Unprocessed"}
 	)
@@ -46,16 +47,15 @@ def _note(case_name, text):
 
 @frappe.whitelist()
 def create_case_from_email(communication, subject=None, **values):
-	"""Create Case from an email (F3, F9); also the Unprocessed "create case" action (F11)."""
+	"""Create Case from an email (F3, F9)."""
 	comm = _communication(communication)
+	frappe.has_permission("Case", "create", throw=True)
+	return _create_case(comm, subject, values)
+
+
+def _create_case(comm, subject, values):
 	if comm.reference_doctype == "Case" and comm.reference_name:
 		frappe.throw(_("This email is already connected to {0}.").format(comm.reference_name))
-	unprocessed = _unprocessed_for(comm.name)
-	# A queue user may turn an email they can see into a case without rights to create cases.
-	if not frappe.has_permission("Case", "create") and not (
-		unprocessed and unprocessed_email_has_permission(unprocessed, "write")
-	):
-		raise frappe.PermissionError(_("You are not allowed to create a Case from this email."))
 	defaults = {key: values.get(key) for key in CASE_FIELDS_FROM_DIALOG if values.get(key)}
 	case = new_case_from_email(comm, subject, defaults)
 	case.add_note(_("Created from the email {0} by {1}.").format(comm.name, frappe.session.user))
@@ -66,7 +66,10 @@ def create_case_from_email(communication, subject=None, **values):
 @frappe.whitelist()
 def connect_to_case(communication, case, confirm_clone=0):
 	"""Connect an email to a case: reopens a Resolved case, continues a Closed one in a clone (F9)."""
-	comm = _communication(communication)
+	return _connect(_communication(communication), case, confirm_clone)
+
+
+def _connect(comm, case, confirm_clone):
 	target = frappe.get_doc("Case", case)
 	target.check_permission("write")
 	if comm.reference_doctype == "Case" and comm.reference_name == target.name:
@@ -83,7 +86,7 @@ def connect_to_case(communication, case, confirm_clone=0):
 		if from_customer
 		else Outcome.ATTACH_SILENTLY
 	)
-	if outcome is Outcome.CLONE and not frappe.utils.cint(confirm_clone):
+	if outcome is Outcome.CLONE and not cint(confirm_clone):
 		frappe.throw(
 			_("{0} is closed. Connecting this email continues it in a new case; please confirm.").format(
 				target.name
@@ -128,7 +131,7 @@ def case_history(email=None, contact=None, txt=None, limit=20):
 		or_filters=or_filters,
 		fields=["name", "subject", "status", "creation", "modified", "resolved_on", "closed_on"],
 		order_by="creation desc",
-		limit_page_length=frappe.utils.cint(limit) or 20,
+		limit_page_length=cint(limit) or 20,
 	)
 
 
@@ -162,7 +165,7 @@ def test_route(address=None, raw=None, email_account=None):
 	return {
 		"route": match.route.name if match.route else None,
 		"address": match.address,
-		"reason": match.reason,
+		"reason": REASONS.get(match.reason),
 		"per_address": {
 			a: (r.name if r else None) for a, r in matches_per_address(message, routes, email_account).items()
 		},
@@ -197,16 +200,20 @@ def _unprocessed(name, ptype="write"):
 	return doc
 
 
+# The queue's own actions: whoever may work an Unprocessed Email may act on the email it holds,
+# and may create a case from it without the right to create cases directly (F11).
+
+
 @frappe.whitelist()
-def unprocessed_create_case(name, **values):
+def unprocessed_create_case(name, subject=None, **values):
 	doc = _unprocessed(name)
-	return create_case_from_email(doc.communication, **values)
+	return _create_case(frappe.get_doc("Communication", doc.communication), subject, values)
 
 
 @frappe.whitelist()
 def unprocessed_connect(name, case, confirm_clone=0):
 	doc = _unprocessed(name)
-	return connect_to_case(doc.communication, case, confirm_clone)
+	return _connect(frappe.get_doc("Communication", doc.communication), case, confirm_clone)
 
 
 @frappe.whitelist()

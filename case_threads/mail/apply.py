@@ -196,13 +196,24 @@ def after_customer_email(case, communication):
 	case.notify_update()
 
 
+# Why an email waits (core reasons and message classes) → the Unprocessed Email's Reason.
+REASONS = {
+	"no_route": "No Route",
+	"only_bcc": "Only Bcc",
+	"auto_reply": "Auto-Reply",
+	"bounce": "Bounce",
+	"bulk": "Bulk",
+	"error": "Error",
+}
+
+
 def park(communication, reason, error=None):
 	"""Queue the email for a person to look at (F11)."""
 	frappe.get_doc(
 		{
 			"doctype": "Unprocessed Email",
 			"status": "Unprocessed",
-			"reason": reason,
+			"reason": REASONS[reason],
 			"error": error,
 			"subject": (communication.subject or "")[:MAX_SUBJECT],
 			"sender": communication.sender,

@@ -83,7 +83,14 @@ class CaseThreadsEmailAccountMixin:
 		return super().send_auto_reply(communication, email)
 
 
-# Built when Frappe imports the controller (inside a site), so other apps' hooks are known.
-CaseThreadsEmailAccount = type(
-	"CaseThreadsEmailAccount", (CaseThreadsEmailAccountMixin, _base_class()), {"__module__": __name__}
-)
+@lru_cache(maxsize=8)
+def _account_class(base):
+	return type("CaseThreadsEmailAccount", (CaseThreadsEmailAccountMixin, base), {"__module__": __name__})
+
+
+def __getattr__(name):
+	# Built when Frappe asks for the controller (inside a site, where other apps' hooks are known),
+	# not at import time: this module is also imported outside any site.
+	if name == "CaseThreadsEmailAccount":
+		return _account_class(_base_class())
+	raise AttributeError(name)

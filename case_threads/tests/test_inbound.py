@@ -1,4 +1,4 @@
-"""Inbound mail through Frappe's own receive path → Case (issue 2, 3: F1, F4–F8, F14)."""
+"""Inbound mail through Frappe's own receive path → Case (issue 2, 3: F1, F4-F8, F14)."""
 
 import email.header
 from unittest.mock import patch
@@ -10,9 +10,18 @@ from frappe.tests.utils import FrappeTestCase
 from case_threads.core import find_subject_token, make_message_id, token_from_message_id
 from case_threads.mail import inbound
 from case_threads.settings import site_secret
-from case_threads.tests.utils import build_mail, case_of, communication_for, make_mailbox, receive, unique
+from case_threads.tests.utils import (
+	build_mail,
+	case_of,
+	communication_for,
+	make_mailbox,
+	make_user,
+	receive,
+	unique,
+)
 
 SUPPORT = "support@ct.test"
+AGENT = "agent.z@ct.test"
 
 
 def setup_routing():
@@ -39,6 +48,7 @@ class InboundTestCase(FrappeTestCase):
 		super().setUpClass()
 		setup_routing()
 		cls.mailbox = make_mailbox(SUPPORT, outgoing=1)
+		make_user(AGENT, ["Case Agent"])
 
 	def new_case(self, subject=None, sender=None):
 		"""A case made from a fresh customer email; returns (case doc, message-id)."""
@@ -242,15 +252,13 @@ class TestLifecycle(InboundTestCase):
 		from frappe.desk.form.assign_to import add as assign
 
 		case, _ = self.new_case()
-		assign(
-			{"assign_to": ["test@example.com"], "doctype": "Case", "name": case.name}, ignore_permissions=True
-		)
+		assign({"assign_to": [AGENT], "doctype": "Case", "name": case.name}, ignore_permissions=True)
 		self.set_status(case, "Resolved")
 		self.customer_reply(case, subject=f"Re: [#{case.thread_token}]")
 		self.assertTrue(
 			frappe.db.exists(
 				"Notification Log",
-				{"document_type": "Case", "document_name": case.name, "for_user": "test@example.com"},
+				{"document_type": "Case", "document_name": case.name, "for_user": AGENT},
 			)
 		)
 
@@ -317,7 +325,7 @@ class TestLifecycle(InboundTestCase):
 	def test_internal_user_reply_attaches_without_reopening(self):
 		case, first_id = self.new_case()
 		self.set_status(case, "Resolved")
-		raw = build_mail("Re: note", "test@example.com", in_reply_to=first_id)
+		raw = build_mail("Re: note", AGENT, in_reply_to=first_id)
 		receive(self.mailbox, raw)
 		case.reload()
 		self.assertEqual(case_of(email.message_from_bytes(raw)["Message-ID"]), case.name)
@@ -357,7 +365,7 @@ class TestNothingLost(InboundTestCase):
 
 		bad_comm = communication_for(email.message_from_bytes(bad)["Message-ID"])
 		parked = frappe.get_doc("Unprocessed Email", {"communication": bad_comm.name})
-		self.assertEqual((parked.reason, parked.status), ("error", "Unprocessed"))
+		self.assertEqual((parked.reason, parked.status), ("Error", "Unprocessed"))
 		self.assertIn("injected failure", parked.error)
 		self.assertFalse(bad_comm.reference_name)
 		self.assertTrue(case_of(email.message_from_bytes(good)["Message-ID"]))

@@ -7,30 +7,17 @@ from frappe.tests.utils import FrappeTestCase
 
 from case_threads import api
 from case_threads.tests.test_inbound import InboundTestCase
-from case_threads.tests.utils import build_mail, case_of, communication_for, make_mailbox, receive, unique
+from case_threads.tests.utils import (
+	build_mail,
+	case_of,
+	communication_for,
+	make_mailbox,
+	make_user,
+	receive,
+	unique,
+)
 
 OTHER = "info@other.test"
-
-
-def make_user(email_id, roles, mailboxes=()):
-	if not frappe.db.exists("User", email_id):
-		user = frappe.get_doc(
-			{
-				"doctype": "User",
-				"email": email_id,
-				"first_name": email_id.split("@")[0],
-				"send_welcome_email": 0,
-			}
-		)
-		user.insert(ignore_permissions=True)
-	user = frappe.get_doc("User", email_id)
-	user.add_roles(*roles)
-	for mailbox in mailboxes:
-		if mailbox not in [row.email_account for row in user.user_emails]:
-			user.append("user_emails", {"email_account": mailbox})
-	user.save(ignore_permissions=True)
-	frappe.db.commit()
-	return email_id
 
 
 def make_route(name, pattern, **values):
@@ -48,8 +35,9 @@ class RoutingTestCase(InboundTestCase):
 		super().setUpClass()
 		cls.other = make_mailbox(OTHER)
 		cls.third = make_mailbox("third@third.test")
-		cls.agent_a = make_user("agent.a@ct.test", ["Case Agent"], [cls.other.name])
-		cls.agent_b = make_user("agent.b@ct.test", ["Case Agent"], [cls.third.name])
+		# Agents are Frappe "Inbox User"s of their mailboxes, as the README says.
+		cls.agent_a = make_user("agent.a@ct.test", ["Case Agent", "Inbox User"], [cls.other.name])
+		cls.agent_b = make_user("agent.b@ct.test", ["Case Agent", "Inbox User"], [cls.third.name])
 		cls.manager = make_user("manager@ct.test", ["Case Manager"])
 		cls.outsider = make_user("outsider@ct.test", [])
 
@@ -85,25 +73,25 @@ class TestRoutes(RoutingTestCase):
 
 	def test_unrouted_address_waits_in_unprocessed(self):
 		parked = self.unprocessed()
-		self.assertEqual((parked.reason, parked.status), ("no_route", "Unprocessed"))
+		self.assertEqual((parked.reason, parked.status), ("No Route", "Unprocessed"))
 		self.assertEqual((parked.email_account, parked.mailbox_address), (self.other.name, OTHER))
 		self.assertFalse(frappe.db.get_value("Communication", parked.communication, "reference_name"))
 
 	def test_bcc_only_waits_in_unprocessed(self):
 		parked = self.unprocessed(to="someone@customer.test", headers={"Delivered-To": OTHER})
-		self.assertEqual(parked.reason, "only_bcc")
+		self.assertEqual(parked.reason, "Only Bcc")
 
 	def test_unmatched_bounce_waits_with_its_reason(self):
 		parked = self.unprocessed(
 			subject="Undelivered Mail Returned to Sender",
 			headers={"Auto-Submitted": "auto-replied", "X-Failed-Recipients": "x@y.test"},
 		)
-		self.assertEqual(parked.reason, "bounce")
+		self.assertEqual(parked.reason, "Bounce")
 
 	def test_test_route_reports_route_or_reason(self):
 		make_route("CT probe", "probe@other.test", sequence=3)
 		self.assertEqual(api.test_route(address="probe@other.test")["route"], "CT probe")
-		self.assertEqual(api.test_route(address="nobody@nowhere.test")["reason"], "no_route")
+		self.assertEqual(api.test_route(address="nobody@nowhere.test")["reason"], "No Route")
 		frappe.set_user(self.outsider)
 		with self.assertRaises(frappe.PermissionError):
 			api.test_route(address="probe@other.test")
@@ -123,31 +111,35 @@ class TestUnprocessedActions(RoutingTestCase):
 		)
 
 	def test_agent_without_case_create_right_may_still_create_from_queue(self):
-		make_user("queue.only@ct.test", [], [self.other.name])
-		# A role that reads/writes Unprocessed Email but may not create cases.
+		from frappe.permissions import add_permission, reset_perms, update_permission_property
+
+		# A role that may work the queue (and read its mail) but not create cases.
 		if not frappe.db.exists("Role", "CT Queue Reader"):
-			frappe.get_doc({"doctype": "Role", "role_name": "CT Queue Reader", "desk_access": 1}).insert(
-				ignore_permissions=True
-			)
-			frappe.get_doc(
-				{
-					"doctype": "Custom DocPerm",
-					"parent": "Unprocessed Email",
-					"role": "CT Queue Reader",
-					"read": 1,
-					"write": 1,
-				}
-			).insert(ignore_permissions=True)
-			frappe.get_doc(
-				{"doctype": "Custom DocPerm", "parent": "Communication", "role": "CT Queue Reader", "read": 1}
-			).insert(ignore_permissions=True)
-		make_user("queue.only@ct.test", ["CT Queue Reader"])
+			frappe.get_doc({"doctype": "Role", "role_name": "CT Queue Reader", "desk_access": 1}).insert()
+		add_permission("Unprocessed Email", "CT Queue Reader")
+		update_permission_property("Unprocessed Email", "CT Queue Reader", 0, "write", 1)
+		self.addCleanup(lambda: reset_perms("Unprocessed Email") or frappe.db.commit())
+		make_user("queue.only@ct.test", ["CT Queue Reader"], [self.other.name])
 		parked = self.unprocessed()
+
 		frappe.set_user("queue.only@ct.test")
 		self.assertFalse(frappe.has_permission("Case", "create"))
+		with self.assertRaises(frappe.PermissionError):
+			api.create_case_from_email(self.unprocessed_comm_of_other_mailbox())
 		result = api.unprocessed_create_case(parked.name)
 		frappe.set_user("Administrator")
-		self.assertTrue(frappe.db.exists("Case", result["case"]))
+		self.assertEqual(
+			frappe.db.get_value("Communication", parked.communication, "reference_name"), result["case"]
+		)
+
+	def unprocessed_comm_of_other_mailbox(self):
+		"""An email that is not waiting in this user's queue: the exception does not apply."""
+		case, first_id = self.new_case()
+		frappe.set_user("Administrator")
+		comm = communication_for(first_id)
+		api.disconnect_from_case(comm.name)
+		frappe.set_user("queue.only@ct.test")
+		return comm.name
 
 	def test_connect_marks_processed_and_reopens_resolved(self):
 		case, _ = self.new_case()
@@ -186,8 +178,8 @@ class TestUnprocessedActions(RoutingTestCase):
 	def test_guest_gets_nothing(self):
 		parked = self.unprocessed()
 		frappe.set_user("Guest")
-		self.assertEqual(frappe.get_list("Unprocessed Email", limit_page_length=0), [])
 		for call in (
+			lambda: frappe.get_list("Unprocessed Email", limit_page_length=0),
 			lambda: api.unprocessed_delete(parked.name),
 			lambda: api.create_case_from_email(parked.communication),
 			lambda: api.case_history(email="x@y.test") and frappe.has_permission("Case", "read", throw=True),

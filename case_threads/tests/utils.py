@@ -112,3 +112,24 @@ def communication_for(message_id):
 
 def case_of(message_id):
 	return communication_for(message_id).reference_name if message_id else None
+
+
+def make_user(email_id, roles, mailboxes=()):
+	if not frappe.db.exists("User", email_id):
+		user = frappe.get_doc(
+			{
+				"doctype": "User",
+				"email": email_id,
+				"first_name": email_id.split("@")[0],
+				"send_welcome_email": 0,
+			}
+		)
+		user.insert(ignore_permissions=True)
+	user = frappe.get_doc("User", email_id)
+	user.add_roles(*roles)
+	for mailbox in mailboxes:
+		if mailbox not in [row.email_account for row in user.user_emails]:
+			user.append("user_emails", {"email_account": mailbox})
+	user.save(ignore_permissions=True)
+	frappe.db.commit()
+	return email_id

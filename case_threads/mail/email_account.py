@@ -16,8 +16,12 @@ from the Communication's own fields (see `inbound.current_message`).
 from contextvars import ContextVar
 from functools import lru_cache
 
+from email import message_from_string
+
 import frappe
+from frappe import _
 from frappe.email.doctype.email_account.email_account import EmailAccount
+from frappe.email.receive import InboundMail
 
 OUR_PATH = "case_threads.mail.email_account.CaseThreadsEmailAccount"
 
@@ -35,7 +39,8 @@ class _PublishesRawMail:
 		except Exception:
 			# Frappe only keeps failed IMAP mail (Unhandled Email); POP deletes on fetch.
 			if not self.email_account.use_imap:
-				save_unhandled(self.email_account, self, frappe.get_traceback())
+				frappe.db.rollback()
+				keep_unhandled(self.email_account, self.raw_message, self.uid, frappe.get_traceback())
 			raise
 		finally:
 			current_inbound_mail.reset(token)
@@ -46,17 +51,20 @@ def _publishing_class(cls):
 	return type(f"CaseThreads{cls.__name__}", (_PublishesRawMail, cls), {})
 
 
-def save_unhandled(email_account, mail, reason):
-	"""Record a POP mail the way Frappe records a failed IMAP mail, committed at once."""
-	frappe.db.rollback()
-	raw = mail.raw_message
+def keep_unhandled(email_account, raw, uid, reason):
+	"""Record a mail the way Frappe records a failed IMAP mail (Unhandled Email), committed at once."""
+	text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+	try:
+		message_id = message_from_string(text).get("Message-ID")
+	except Exception:
+		message_id = None
 	frappe.get_doc(
 		{
 			"doctype": "Unhandled Email",
-			"raw": raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw,
-			"uid": mail.uid,
+			"raw": text,
+			"uid": uid,
 			"reason": reason,
-			"message_id": mail.mail.get("Message-ID"),
+			"message_id": message_id,
 			"email_account": email_account.name,
 		}
 	).insert(ignore_permissions=True)
@@ -71,10 +79,48 @@ def _base_class():
 
 class CaseThreadsEmailAccountMixin:
 	def get_inbound_mails(self):
-		mails = super().get_inbound_mails()
+		if super().get_inbound_mails.__func__ is EmailAccount.get_inbound_mails:
+			mails = self._inbound_mails_one_by_one()
+		else:
+			# Another app (e.g. Helpdesk) replaced the fetch loop: keep theirs.
+			mails = super().get_inbound_mails()
 		for mail in mails:
 			mail.__class__ = _publishing_class(type(mail))
 		return mails
+
+	def _inbound_mails_one_by_one(self):
+		"""Frappe's fetch loop, but one mail Frappe cannot parse (no From, …) no longer drops the
+		whole batch (under POP, deleted on fetch): it is kept as an Unhandled Email instead."""
+		if not self.enable_incoming:
+			return []
+		mails = []
+		try:
+			server = self.get_incoming_server(in_receive=True, email_sync_rule=self.build_email_sync_rule())
+			if self.use_imap:
+				for folder in self.imap_folder:
+					if server.select_imap_folder(folder.folder_name):
+						server.settings["uid_validity"] = folder.uidvalidity
+						messages = server.get_messages(folder=f'"{folder.folder_name}"') or {}
+						mails.extend(self._build_inbound_mails(messages, folder.append_to))
+			else:
+				mails.extend(self._build_inbound_mails(server.get_messages() or {}))
+			server.logout()
+		except Exception:
+			self.log_error(title=_("Error while connecting to email account {0}").format(self.name))
+		return mails
+
+	def _build_inbound_mails(self, messages, append_to=None):
+		uids = messages.get("uid_list") or []
+		for index, raw in enumerate(messages.get("latest_messages", [])):
+			uid = uids[index] if uids else None
+			seen_status = messages.get("seen_status", {}).get(uid)
+			if self.email_sync_option == "UNSEEN" and seen_status == "SEEN":
+				continue
+			try:
+				yield InboundMail(raw, self, frappe.safe_decode(uid), seen_status, append_to)
+			except Exception:
+				self.log_error(title=_("Frappe could not read an inbound email"))
+				keep_unhandled(self, raw, uid, frappe.get_traceback())
 
 	def send_auto_reply(self, communication, email):
 		# Never acknowledge auto-replies, bounces or bulk mail: that is how mail loops start.

@@ -134,7 +134,7 @@ class TestUnprocessedActions(RoutingTestCase):
 
 	def unprocessed_comm_of_other_mailbox(self):
 		"""An email that is not waiting in this user's queue: the exception does not apply."""
-		case, first_id = self.new_case()
+		_case, first_id = self.new_case()
 		frappe.set_user("Administrator")
 		comm = communication_for(first_id)
 		api.disconnect_from_case(comm.name)

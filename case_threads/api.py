@@ -222,3 +222,24 @@ def unprocessed_delete(name):
 	doc = _unprocessed(name)
 	doc.db_set("status", "Deleted")
 	return {"message": _("{0} deleted.").format(name)}
+
+
+@frappe.whitelist()
+def transfer_case(case, agent=None, queue=None):
+	"""Hand a case to another agent and/or queue (F13); noted on the timeline."""
+	doc = frappe.get_doc("Case", case)
+	doc.check_permission("write")
+	if not (agent or queue):
+		frappe.throw(_("Choose an agent or a queue."))
+	if queue:
+		doc.queue = queue
+		doc.save()
+	if agent:
+		from frappe.desk.form import assign_to
+
+		assign_to.clear("Case", doc.name)
+		assign_to.add({"assign_to": [agent], "doctype": "Case", "name": doc.name})
+	doc.add_note(
+		_("Transferred to {0} by {1}.").format(", ".join(filter(None, (agent, queue))), frappe.session.user)
+	)
+	return {"case": doc.name, "message": _("Case {0} transferred.").format(doc.name)}

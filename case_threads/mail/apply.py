@@ -193,7 +193,14 @@ def after_customer_email(case, communication):
 				"email_content": communication.content,
 			},
 		)
-	case.notify_update()
+	# Open forms of the case show that newer email arrived than the one being answered (F14).
+	frappe.publish_realtime(
+		"case_threads_new_email",
+		{"case": case.name, "communication": communication.name},
+		doctype="Case",
+		docname=case.name,
+		after_commit=True,
+	)
 
 
 # Why an email waits (core reasons and message classes) → the Unprocessed Email's Reason.

@@ -14,9 +14,8 @@ from the Communication's own fields (see `inbound.current_message`).
 """
 
 from contextvars import ContextVar
-from functools import lru_cache
-
 from email import message_from_string
+from functools import lru_cache
 
 import frappe
 from frappe import _

@@ -43,7 +43,10 @@ class TestCorpusThroughReceive(InboundTestCase):
 			if not message_id:
 				continue
 			comm = frappe.db.get_value(
-				"Communication", {"message_id": message_id}, ["name", "reference_doctype", "reference_name"], as_dict=True
+				"Communication",
+				{"message_id": message_id},
+				["name", "reference_doctype", "reference_name"],
+				as_dict=True,
 			)
 			in_case = bool(comm and comm.reference_doctype == "Case" and comm.reference_name)
 			unprocessed = bool(comm and frappe.db.exists("Unprocessed Email", {"communication": comm.name}))
@@ -62,13 +65,18 @@ class TestCorpusThroughReceive(InboundTestCase):
 		without_id = sum(1 for raw in raws if not frappe_message_id(raw))
 		new_comms = frappe.get_all(
 			"Communication",
-			filters={"email_account": mailbox.name, "message_id": ("in", ("", None)), "creation": (">=", started)},
+			filters={
+				"email_account": mailbox.name,
+				"message_id": ("in", ("", None)),
+				"creation": (">=", started),
+			},
 			fields=["name", "reference_name"],
 		)
 		for comm in new_comms:
 			parked = frappe.db.exists("Unprocessed Email", {"communication": comm.name})
 			self.assertEqual(bool(comm.reference_name) + bool(parked), 1, comm.name)
 		new_unhandled = frappe.db.count(
-			"Unhandled Email", {"email_account": mailbox.name, "creation": (">=", started), "message_id": ("is", "not set")}
+			"Unhandled Email",
+			{"email_account": mailbox.name, "creation": (">=", started), "message_id": ("is", "not set")},
 		)
 		self.assertEqual(len(new_comms) + new_unhandled, without_id)

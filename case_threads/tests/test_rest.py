@@ -24,7 +24,9 @@ class TestRest(RoutingTestCase, FrappeAPITestCase):
 
 	def names(self, user, doctype):
 		response = self.get(
-			self.resource(doctype), {"limit_page_length": 0, "filters": '[["status","!=","x"]]'}, headers=self.headers[user]
+			self.resource(doctype),
+			{"limit_page_length": 0, "filters": '[["status","!=","x"]]'},
+			headers=self.headers[user],
 		)
 		self.assertEqual(response.status_code, 200, response.text)
 		return {row["name"] for row in response.json["data"]}
@@ -37,16 +39,22 @@ class TestRest(RoutingTestCase, FrappeAPITestCase):
 		self.assertNotIn(theirs.name, self.names(self.agent_a, "Unprocessed Email"))
 		self.assertTrue({mine.name, theirs.name} <= self.names(self.manager, "Unprocessed Email"))
 
-		response = self.get(self.resource("Unprocessed Email", theirs.name), headers=self.headers[self.agent_a])
+		response = self.get(
+			self.resource("Unprocessed Email", theirs.name), headers=self.headers[self.agent_a]
+		)
 		self.assertEqual(response.status_code, 403)
 		response = self.post(
-			self.method("case_threads.api.unprocessed_delete"), {"name": theirs.name}, headers=self.headers[self.agent_a]
+			self.method("case_threads.api.unprocessed_delete"),
+			{"name": theirs.name},
+			headers=self.headers[self.agent_a],
 		)
 		self.assertEqual(response.status_code, 403)
 		self.assertEqual(frappe.db.get_value("Unprocessed Email", theirs.name, "status"), "Unprocessed")
 
 		response = self.post(
-			self.method("case_threads.api.unprocessed_create_case"), {"name": mine.name}, headers=self.headers[self.agent_a]
+			self.method("case_threads.api.unprocessed_create_case"),
+			{"name": mine.name},
+			headers=self.headers[self.agent_a],
 		)
 		self.assertEqual(response.status_code, 200, response.text)
 		case = response.json["message"]["case"]
@@ -62,7 +70,11 @@ class TestRest(RoutingTestCase, FrappeAPITestCase):
 		self.assertEqual(response.status_code, 403)
 
 	def test_routes_are_edited_by_managers_only(self):
-		route = {"route_name": frappe.generate_hash(length=8), "address_pattern": "rest@other.test", "sequence": 99}
+		route = {
+			"route_name": frappe.generate_hash(length=8),
+			"address_pattern": "rest@other.test",
+			"sequence": 99,
+		}
 		response = self.post(self.resource("Email Route"), route, headers=self.headers[self.agent_a])
 		self.assertEqual(response.status_code, 403)
 		response = self.post(self.resource("Email Route"), route, headers=self.headers[self.manager])

@@ -2,6 +2,18 @@
 // License: MIT. See license.txt
 
 frappe.ui.form.on("Case", {
+	setup(frm) {
+		// F14: an email arrived on this case while it is open here.
+		frappe.realtime.on("case_threads_new_email", (data) => {
+			if (data.case === frm.doc.name) {
+				frm.dashboard.set_headline_alert(
+					__("Newer emails arrived on this case since you opened it. Reload to see them."),
+					"orange"
+				);
+			}
+		});
+	},
+
 	refresh(frm) {
 		const link = (name) =>
 			`<a href="/app/case/${encodeURIComponent(name)}">${frappe.utils.escape_html(name)}</a>`;
@@ -12,11 +24,44 @@ frappe.ui.form.on("Case", {
 			frm.dashboard.add_comment(__("Continues the closed case {0}.", [link(frm.doc.cloned_from)]), "blue", true);
 		}
 		if (frm.is_new()) return;
-		frm.add_custom_button(__("Flag") + (frm.doc.flagged ? " ✓" : ""), () => frm.set_value("flagged", frm.doc.flagged ? 0 : 1).then(() => frm.save()));
+		frm.add_custom_button(frm.doc.flagged ? __("Unflag") : __("Flag"), () =>
+			frm.set_value("flagged", frm.doc.flagged ? 0 : 1).then(() => frm.save())
+		);
+		frm.add_custom_button(__("Transfer"), () => case_threads_transfer(frm), __("Case"));
 		frm.add_custom_button(__("Connect Email"), () => case_threads_connect_email(frm), __("Case"));
 		frm.add_custom_button(__("Case History"), () => case_threads_history(frm), __("Case"));
 	},
+
+	status(frm) {
+		// F15: ask for the disposition when the settings require one for this status.
+		if (!["Resolved", "Closed"].includes(frm.doc.status) || frm.doc.disposition) return;
+		const setting = frm.doc.status === "Resolved" ? "require_disposition_on_resolve" : "require_disposition_on_close";
+		frappe.db.get_single_value("Case Threads Settings", setting).then((required) => {
+			if (!required) return;
+			frappe.prompt(
+				[{ fieldname: "disposition", fieldtype: "Link", options: "Case Disposition", label: __("Disposition"), reqd: 1 }],
+				(values) => frm.set_value("disposition", values.disposition),
+				__("Disposition required")
+			);
+		});
+	},
 });
+
+function case_threads_transfer(frm) {
+	frappe.prompt(
+		[
+			{ fieldname: "agent", fieldtype: "Link", options: "User", label: __("Agent") },
+			{ fieldname: "queue", fieldtype: "Link", options: "User Group", label: __("Queue") },
+		],
+		(values) =>
+			frappe.call("case_threads.api.transfer_case", { case: frm.doc.name, ...values }).then((r) => {
+				frappe.show_alert({ message: r.message.message, indicator: "green" });
+				frm.reload_doc();
+			}),
+		__("Transfer"),
+		__("Transfer")
+	);
+}
 
 function case_threads_connect_email(frm) {
 	frappe.call("case_threads.api.unlinked_emails", { case: frm.doc.name }).then((r) => {
@@ -51,21 +96,19 @@ function case_threads_connect_email(frm) {
 }
 
 function case_threads_history(frm) {
-	frappe
-		.call("case_threads.api.case_history", { contact: frm.doc.contact, email: frm.doc.raised_by })
-		.then((r) => {
-			const esc = frappe.utils.escape_html;
-			const rows = (r.message || [])
-				.map(
-					(c) => `<tr><td><a href="/app/case/${encodeURIComponent(c.name)}">${esc(c.name)}</a></td>
-					<td>${esc(c.subject || "")}</td><td>${esc(__(c.status))}</td>
-					<td>${frappe.datetime.str_to_user(c.creation)}</td></tr>`
-				)
-				.join("");
-			frappe.msgprint(
-				`<table class="table table-sm"><thead><tr><th>${__("Case")}</th><th>${__("Subject")}</th>
-				<th>${__("Status")}</th><th>${__("Created")}</th></tr></thead><tbody>${rows}</tbody></table>`,
-				__("Case History")
-			);
-		});
+	frappe.call("case_threads.api.case_history", { contact: frm.doc.contact, email: frm.doc.raised_by }).then((r) => {
+		const esc = frappe.utils.escape_html;
+		const rows = (r.message || [])
+			.map(
+				(c) => `<tr><td><a href="/app/case/${encodeURIComponent(c.name)}">${esc(c.name)}</a></td>
+				<td>${esc(c.subject || "")}</td><td>${esc(__(c.status))}</td>
+				<td>${frappe.datetime.str_to_user(c.creation)}</td></tr>`
+			)
+			.join("");
+		frappe.msgprint(
+			`<table class="table table-sm"><thead><tr><th>${__("Case")}</th><th>${__("Subject")}</th>
+			<th>${__("Status")}</th><th>${__("Created")}</th></tr></thead><tbody>${rows}</tbody></table>`,
+			__("Case History")
+		);
+	});
 }

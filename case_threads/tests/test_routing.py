@@ -242,3 +242,57 @@ class TestTranslations(FrappeTestCase):
 		for lang, expected in (("es", "Crear caso"), ("fr", "Créer un dossier")):
 			frappe.clear_cache()
 			self.assertEqual(get_all_translations(lang).get("Create Case"), expected)
+
+
+class TestAgentDesk(RoutingTestCase):
+	def test_transfer_assigns_agent_and_queue_and_notes_it(self):
+		case, _ = self.new_case()
+		if not frappe.db.exists("User Group", "CT Second Line"):
+			frappe.get_doc(
+				{
+					"doctype": "User Group",
+					"name": "CT Second Line",
+					"user_group_members": [{"user": self.agent_b}],
+				}
+			).insert(ignore_permissions=True)
+		api.transfer_case(case.name, agent=self.agent_b, queue="CT Second Line")
+		case.reload()
+		self.assertEqual(case.queue, "CT Second Line")
+		self.assertEqual(case.get_assigned_users(), {self.agent_b})
+		notes = frappe.get_all(
+			"Comment", filters={"reference_name": case.name, "comment_type": "Info"}, pluck="content"
+		)
+		self.assertTrue(any("Transferred to" in n for n in notes))
+		frappe.set_user(self.outsider)
+		with self.assertRaises(frappe.PermissionError):
+			api.transfer_case(case.name, agent=self.agent_a)
+
+	def test_disposition_required_on_close_when_configured(self):
+		settings = frappe.get_single("Case Threads Settings")
+		settings.require_disposition_on_close = 1
+		settings.save()
+		self.addCleanup(
+			lambda: frappe.db.set_single_value("Case Threads Settings", "require_disposition_on_close", 0)
+		)
+		if not frappe.db.exists("Case Disposition", "CT Fixed"):
+			frappe.get_doc({"doctype": "Case Disposition", "disposition_name": "CT Fixed"}).insert()
+		case, _ = self.new_case()
+		case.reload()
+		case.status = "Closed"
+		with self.assertRaises(frappe.ValidationError):
+			case.save()
+		case.reload()
+		case.status = "Closed"
+		case.disposition = "CT Fixed"
+		case.save()
+		self.assertTrue(case.closed_on and case.resolved_on)
+
+	def test_sticky_agent_gets_the_reply(self):
+		frappe.db.set_single_value("Case Threads Settings", "sticky_agent", 1)
+		self.addCleanup(lambda: frappe.db.set_single_value("Case Threads Settings", "sticky_agent", 0))
+		case, first_id = self.new_case()
+		frappe.db.set_value("Case", case.name, "last_worked_by", self.agent_a)
+		frappe.db.commit()
+		self.customer_reply(case, in_reply_to=first_id)
+		case.reload()
+		self.assertIn(self.agent_a, case.get_assigned_users())

@@ -34,7 +34,8 @@ doc_events = {
 }
 
 doctype_js = {
-	"Communication": "public/js/communication.js",
+	"Communication": ["public/js/case_dialog.js", "public/js/communication.js"],
+	"Unprocessed Email": "public/js/case_dialog.js",
 }
 
 permission_query_conditions = {

@@ -23,30 +23,11 @@ function case_threads_after(frm, r) {
 }
 
 function case_threads_create_case(frm) {
-	const d = new frappe.ui.Dialog({
-		title: __("Create Case"),
-		fields: [
-			{ fieldname: "subject", fieldtype: "Data", label: __("Subject"), default: frm.doc.subject, reqd: 1 },
-			{ fieldname: "queue", fieldtype: "Link", options: "User Group", label: __("Queue") },
-			{
-				fieldname: "priority",
-				fieldtype: "Select",
-				label: __("Priority"),
-				options: ["", "Low", "Medium", "High", "Urgent"],
-			},
-			{ fieldname: "case_type", fieldtype: "Data", label: __("Type") },
-		],
-		primary_action_label: __("Create"),
-		primary_action(values) {
-			frappe
-				.call(CT_API + "create_case_from_email", { communication: frm.doc.name, ...values })
-				.then((r) => {
-					d.hide();
-					case_threads_after(frm, r);
-				});
-		},
-	});
-	d.show();
+	case_threads.create_case_dialog(frm.doc.subject, (values) =>
+		frappe
+			.call(CT_API + "create_case_from_email", { communication: frm.doc.name, ...values })
+			.then((r) => case_threads_after(frm, r))
+	);
 }
 
 function case_threads_disconnect(frm) {

@@ -19,28 +19,7 @@ frappe.ui.form.on("Unprocessed Email", {
 
 		frm.add_custom_button(
 			__("Create Case"),
-			() => {
-				const d = new frappe.ui.Dialog({
-					title: __("Create Case"),
-					fields: [
-						{ fieldname: "subject", fieldtype: "Data", label: __("Subject"), default: frm.doc.subject },
-						{ fieldname: "queue", fieldtype: "Link", options: "User Group", label: __("Queue") },
-						{
-							fieldname: "priority",
-							fieldtype: "Select",
-							label: __("Priority"),
-							options: ["", "Low", "Medium", "High", "Urgent"],
-						},
-						{ fieldname: "case_type", fieldtype: "Data", label: __("Type") },
-					],
-					primary_action_label: __("Create"),
-					primary_action(values) {
-						d.hide();
-						call("unprocessed_create_case", values);
-					},
-				});
-				d.show();
-			},
+			() => case_threads.create_case_dialog(frm.doc.subject, (values) => call("unprocessed_create_case", values)),
 			__("Actions")
 		);
 		frm.add_custom_button(

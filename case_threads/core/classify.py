@@ -44,9 +44,13 @@ BOUNCE_PARTS = {"message/delivery-status", "message/global-delivery-status", "me
 LIST_PRECEDENCE = {"bulk", "list", "junk"}
 
 
+# Auto-reply and bounce markers stand at the start of a subject; a 10k subject need not be scanned.
+SUBJECT_SCAN = 200
+
+
 def classify(message: Message) -> MessageClass:
 	headers = message.headers
-	subject = message.subject or ""
+	subject = (message.subject or "")[:SUBJECT_SCAN]
 	if _is_bounce(message, headers, subject):
 		return MessageClass.BOUNCE
 	if _is_auto_reply(message, headers, subject):

@@ -296,3 +296,27 @@ class TestAgentDesk(RoutingTestCase):
 		self.customer_reply(case, in_reply_to=first_id)
 		case.reload()
 		self.assertIn(self.agent_a, case.get_assigned_users())
+
+
+class TestPreview(RoutingTestCase):
+	def test_preview_reports_and_writes_nothing(self):
+		from case_threads.preview import preview
+
+		case, first_id = self.new_case()
+		mails = [
+			("reply.eml", build_mail("Re: x", case.raised_by, in_reply_to=first_id)),
+			("new.eml", build_mail("Hello", "new@customer.test", to="support@ct.test")),
+			("stray.eml", build_mail("Hello", "new@customer.test", to="nobody@nowhere.test")),
+		]
+		counts = {d: frappe.db.count(d) for d in ("Case", "Communication", "Unprocessed Email")}
+		rows, totals = preview(mails)
+		self.assertEqual(
+			rows,
+			[
+				("reply.eml", "attach", case.name, "human"),
+				("new.eml", "new_case", "CT catch-all", "human"),
+				("stray.eml", "unprocessed", "", "no_route"),
+			],
+		)
+		self.assertEqual(totals["attach"], 1)
+		self.assertEqual({d: frappe.db.count(d) for d in counts}, counts)

@@ -78,9 +78,14 @@ def _attach_silently(communication, message, action):
 def _attach(communication, message, action):
 	case = frappe.get_doc("Case", action.case, for_update=True)
 	link(communication, case.name)
-	case.last_customer_update = communication.communication_date
-	case.status = "Open"
-	case.save(ignore_permissions=True)
+	if case.status == "Open":
+		# Nothing to track: a plain update keeps the common reply cheap.
+		case.db_set("last_customer_update", communication.communication_date, update_modified=False)
+	else:
+		# Replied → Open is a status change: save, so that it shows on the timeline (Version).
+		case.last_customer_update = communication.communication_date
+		case.status = "Open"
+		case.save(ignore_permissions=True)
 	after_customer_email(case, communication)
 	return case.name
 
@@ -163,7 +168,8 @@ HANDLERS = {
 def link(communication, case_name):
 	values = {"reference_doctype": "Case", "reference_name": case_name}
 	communication.update(values)
-	communication.db_set(values, update_modified=False)
+	# The Communication is mid-insert; Frappe reloads and saves it right after, so a plain update.
+	frappe.db.set_value("Communication", communication.name, values, update_modified=False)
 
 
 def after_customer_email(case, communication):

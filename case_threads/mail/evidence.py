@@ -29,12 +29,12 @@ def gather_candidates(message, sender):
 		candidates.append(Candidate(Evidence.MESSAGE_ID, newest_descendant(case)))
 
 	for token in tokens_from_headers(thread_ids, site_secret()):
-		if case := frappe.db.get_value("Case", {"thread_token": token}):
+		if case := case_by_token(token):
 			candidates.append(Candidate(Evidence.HEADER_TOKEN, newest_descendant(case)))
 			break
 
 	token = find_subject_token(message.subject, tag_format())
-	if token and (case := frappe.db.get_value("Case", {"thread_token": token})):
+	if token and (case := case_by_token(token)):
 		candidates.append(Candidate(Evidence.SUBJECT_TOKEN, newest_descendant(case)))
 
 	for number in find_case_numbers(message.subject):
@@ -50,12 +50,15 @@ def case_of_stored_message(thread_ids):
 	"""The case of the nearest email in the thread that this site stored (In-Reply-To first)."""
 	if not thread_ids:
 		return None
-	rows = frappe.get_all(
-		"Communication",
-		filters={"message_id": ("in", thread_ids), "reference_doctype": "Case"},
-		fields=["message_id", "reference_name"],
+	communication = frappe.qb.DocType("Communication")
+	rows = (
+		frappe.qb.from_(communication)
+		.select(communication.message_id, communication.reference_name)
+		.where(communication.message_id.isin(thread_ids))
+		.where(communication.reference_doctype == "Case")
+		.run()
 	)
-	by_id = {row.message_id: row.reference_name for row in rows}
+	by_id = dict(rows)
 	return next((by_id[i] for i in thread_ids if i in by_id), None)
 
 
@@ -64,13 +67,24 @@ def newest_descendant(case_name, for_update=False):
 
 	With for_update the rows are locked and read as committed now, not as the transaction's snapshot.
 	"""
-	fields = ["name", "status", "cloned_to"]
-	row = frappe.db.get_value("Case", case_name, fields, as_dict=True, for_update=for_update)
+	row = _case_row(case_name, for_update)
 	for _hop in range(MAX_CLONE_HOPS):
 		if not row.cloned_to:
 			break
-		row = frappe.db.get_value("Case", row.cloned_to, fields, as_dict=True, for_update=for_update)
+		row = _case_row(row.cloned_to, for_update)
 	return CaseRef(row.name, row.status)
+
+
+def _case_row(name, for_update):
+	case = frappe.qb.DocType("Case")
+	query = frappe.qb.from_(case).select(case.name, case.status, case.cloned_to).where(case.name == name)
+	return (query.for_update() if for_update else query).run(as_dict=True)[0]
+
+
+def case_by_token(token):
+	case = frappe.qb.DocType("Case")
+	rows = frappe.qb.from_(case).select(case.name).where(case.thread_token == token).run()
+	return rows[0][0] if rows else None
 
 
 def sender_took_part(case_name, sender):
@@ -100,6 +114,8 @@ def sender_took_part(case_name, sender):
 
 def is_internal_user(address):
 	"""An enabled desk user writing from their own mail client (F7: attaches, never reopens)."""
-	return bool(
-		address and frappe.db.get_value("User", {"email": address, "user_type": "System User", "enabled": 1})
-	)
+	if not address:
+		return False
+	user = frappe.qb.DocType("User")
+	query = frappe.qb.from_(user).select(user.name).where(user.email == address)
+	return bool(query.where(user.user_type == "System User").where(user.enabled == 1).limit(1).run())

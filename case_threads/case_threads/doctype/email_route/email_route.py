@@ -23,6 +23,12 @@ class EmailRoute(Document):
 			except re.error as e:
 				frappe.throw(_("The subject regular expression is not valid: {0}").format(e))
 
+	def on_change(self):
+		frappe.cache.delete_value(ROUTES_CACHE_KEY)
+
+	def on_trash(self):
+		frappe.cache.delete_value(ROUTES_CACHE_KEY)
+
 	def as_route(self):
 		return Route(
 			name=self.name,
@@ -37,9 +43,16 @@ class EmailRoute(Document):
 		)
 
 
+ROUTES_CACHE_KEY = "case_threads:enabled_routes"
+
+
 def enabled_routes():
-	"""The enabled routes, in the order they are tried."""
+	"""The enabled routes, in the order they are tried; cached until a route changes."""
+	return frappe.cache.get_value(ROUTES_CACHE_KEY, _load_routes)
+
+
+def _load_routes():
 	names = frappe.get_all(
 		"Email Route", filters={"enabled": 1}, order_by="sequence asc, creation asc", pluck="name"
 	)
-	return [frappe.get_cached_doc("Email Route", name).as_route() for name in names]
+	return [frappe.get_doc("Email Route", name).as_route() for name in names]

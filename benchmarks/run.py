@@ -1,0 +1,322 @@
+#!/usr/bin/env python3
+"""Benchmark: the app against bare Frappe, on real sites (issue 6). Prints figures, writes JSON.
+
+    ~/frappe-bench/env/bin/python benchmarks/run.py [--bench ~/frappe-bench] [--mails 200] [--big 50000]
+
+1. mails/s through Frappe's receive path (Email Account.receive → InboundMail → Communication),
+   new mails and replies, on a site with the app and on a site without it, and the ratio;
+2. time to match a reply at 1k and at `--big` cases, the ratio, and Frappe's own subject fallback
+   (`subject LIKE '%…%'` + sender over 60 days) at the same sizes for contrast;
+3. messages/s of the pure decision core over the shared corpus, and peak memory of the receive runs.
+
+Sites: ct-bench.test (with case_threads) and ct-bare.test (frappe only), made on first use with
+the MariaDB user of CASE_THREADS_DB_ROOT_USER/_PASSWORD (as scripts/test does).
+"""
+
+import argparse
+import csv
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SITES = {"app": "ct-bench.test", "bare": "ct-bare.test"}
+
+
+def progress(label, done, total):
+	width = 30
+	filled = int(width * done / max(total, 1))
+	print(f"\r{label:<28} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", file=sys.stderr)
+	if done >= total:
+		print(file=sys.stderr)
+
+
+# --- parent: sites, workers, report -------------------------------------------------------------
+
+
+def frappe_cmd(bench, *args):
+	return subprocess.run(
+		[str(bench / "env/bin/python"), "-m", "frappe.utils.bench_helper", "frappe", *args],
+		cwd=bench / "sites",
+		check=True,
+		stdout=subprocess.DEVNULL,
+	)
+
+
+def ensure_site(bench, site, with_app):
+	if (bench / "sites" / site).is_dir():
+		if with_app:
+			frappe_cmd(bench, "--site", site, "migrate", "--skip-search-index")
+		return
+	print(f"making site {site} (once)…", file=sys.stderr)
+	frappe_cmd(
+		bench,
+		"new-site",
+		site,
+		"--db-host",
+		os.environ.get("CASE_THREADS_DB_HOST", "127.0.0.1"),
+		"--db-root-username",
+		os.environ.get("CASE_THREADS_DB_ROOT_USER", "ct_admin"),
+		"--db-root-password",
+		os.environ.get("CASE_THREADS_DB_ROOT_PASSWORD", "ct_admin_pw"),
+		"--admin-password",
+		"admin",
+		"--no-mariadb-socket",
+		*(["--install-app", "case_threads"] if with_app else []),
+	)
+
+
+def worker(bench, *args):
+	out = subprocess.run(
+		[str(bench / "env/bin/python"), __file__, "--bench", str(bench), *args],
+		cwd=bench / "sites",
+		check=True,
+		stdout=subprocess.PIPE,
+		text=True,
+	)
+	return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def core_throughput(corpus):
+	sys.path.insert(0, str(REPO))
+	from case_threads.core import decide, parse_message
+
+	with open(corpus / "index.csv", newline="") as f:
+		messages = [parse_message((corpus / row["path"]).read_bytes()) for row in csv.DictReader(f)]
+	rounds = 50
+	start = time.perf_counter()
+	for _ in range(rounds):
+		for message in messages:
+			decide(message, [], [], email_account=None, sender_is_internal=False)
+	return rounds * len(messages) / (time.perf_counter() - start)
+
+
+def main(args):
+	bench = Path(args.bench).expanduser()
+	for kind, site in SITES.items():
+		ensure_site(bench, site, kind == "app")
+	results = {"mails": args.mails, "big": args.big}
+	for kind, site in SITES.items():
+		results[kind] = worker(bench, "--worker", "receive", "--site", site, "--mails", str(args.mails))
+	results["match"] = worker(bench, "--worker", "match", "--site", SITES["app"], "--big", str(args.big))
+	corpus = Path(os.environ.get("CASE_THREADS_CORPUS") or REPO.parent / "shared" / "corpus")
+	results["core_per_s"] = core_throughput(corpus)
+
+	app, bare, match = results["app"], results["bare"], results["match"]
+	rows = [
+		("new mails/s, bare Frappe", f"{bare['new_per_s']:.1f}"),
+		("new mails/s, with case_threads", f"{app['new_per_s']:.1f}"),
+		("ratio (target ≥ 0.8)", f"{app['new_per_s'] / bare['new_per_s']:.2f}"),
+		("replies/s, bare Frappe", f"{bare['reply_per_s']:.1f}"),
+		("replies/s, with case_threads", f"{app['reply_per_s']:.1f}"),
+		("ratio (target ≥ 0.8)", f"{app['reply_per_s'] / bare['reply_per_s']:.2f}"),
+		(f"match a reply at {match['small']} cases (ms)", f"{match['ours_small_ms']:.2f}"),
+		(f"match a reply at {match['large']} cases (ms)", f"{match['ours_large_ms']:.2f}"),
+		("ratio (target ≤ 1.2)", f"{match['ours_large_ms'] / match['ours_small_ms']:.2f}"),
+		(f"Frappe subject LIKE fallback at {match['small']} (ms)", f"{match['like_small_ms']:.2f}"),
+		(f"Frappe subject LIKE fallback at {match['large']} (ms)", f"{match['like_large_ms']:.2f}"),
+		("decision core over the corpus (msgs/s, target ≥ 20k)", f"{results['core_per_s']:,.0f}"),
+		(
+			"peak RSS of the receive run, bare / app (MB)",
+			f"{bare['peak_rss_mb']:.0f} / {app['peak_rss_mb']:.0f}",
+		),
+	]
+	print()
+	for label, value in rows:
+		print(f"{label:<56}{value:>14}")
+	out = REPO / "benchmarks" / "out"
+	out.mkdir(exist_ok=True)
+	(out / "results.json").write_text(json.dumps(results, indent=1))
+	print(f"\nJSON: {out / 'results.json'}")
+
+
+# --- workers: run inside one site --------------------------------------------------------------
+
+
+def connect(site):
+	import frappe
+
+	frappe.init(site=site, sites_path=".")
+	frappe.connect()
+	return frappe
+
+
+def receive_worker(site, mails):
+	import email
+	import resource
+
+	frappe = connect(site)
+	sys.path.insert(0, str(REPO))
+	from case_threads.tests.utils import build_mail, make_mailbox, receive, unique
+
+	if frappe.db.exists("DocType", "Email Route") and not frappe.db.exists("Email Route", "bench"):
+		frappe.get_doc(
+			{"doctype": "Email Route", "route_name": "bench", "address_pattern": "*@ct.test"}
+		).insert()
+		frappe.db.commit()
+	# Email Account.validate would try the IMAP server (replaced below): test mode for the setup only.
+	frappe.flags.in_test = True
+	mailbox = make_mailbox("bench@ct.test")
+	frappe.flags.in_test = False
+	run = unique("run")
+	receive(mailbox, *(build_mail(f"warm {run} {i}", f"w{i}@cust.test") for i in range(10)))
+
+	def timed(label, raws):
+		start = time.perf_counter()
+		step = max(len(raws) // 20, 1)
+		for i in range(0, len(raws), step):
+			receive(mailbox, *raws[i : i + step])
+			progress(f"{label} ({site})", min(i + step, len(raws)), len(raws))
+		return len(raws) / (time.perf_counter() - start)
+
+	new = [build_mail(f"Printer {run} {i} broken", f"c{i}.{run}@cust.test") for i in range(mails)]
+	new_rate = timed("new mails", new)
+	replies = [
+		build_mail(
+			f"Re: Printer {run} {i} broken",
+			f"c{i}.{run}@cust.test",
+			in_reply_to=email.message_from_bytes(raw)["Message-ID"],
+		)
+		for i, raw in enumerate(new)
+	]
+	reply_rate = timed("replies", replies)
+	peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+	frappe.destroy()
+	return {"new_per_s": new_rate, "reply_per_s": reply_rate, "peak_rss_mb": peak}
+
+
+def seed_cases(frappe, total):
+	"""Bulk rows (Case + one Communication each) until the site holds `total` seeded cases."""
+	from frappe.utils import add_days, now_datetime
+
+	from case_threads.core import new_token
+
+	have = frappe.db.count("Case", {"name": ("like", "SEED-%")})
+	now = now_datetime()
+	batch = 5000
+	for start in range(have, total, batch):
+		stop = min(start + batch, total)
+		cases, comms = [], []
+		for i in range(start, stop):
+			name, created = f"SEED-{i:07d}", add_days(now, -random.randint(0, 50))
+			sender = f"seed{i}@cust.test"
+			cases.append(
+				(name, f"Seeded issue number {i}", "Replied", sender, new_token(), created, created, created)
+			)
+			comms.append(
+				(
+					f"SEEDC-{i:07d}",
+					f"Seeded issue number {i}",
+					sender,
+					f"seed-{i}@cust.test",
+					"Case",
+					name,
+					"Communication",
+					"Email",
+					"Received",
+					created,
+					created,
+					created,
+				)
+			)
+		frappe.db.bulk_insert(
+			"Case",
+			["name", "subject", "status", "raised_by", "thread_token", "creation", "modified", "opened_on"],
+			cases,
+		)
+		frappe.db.bulk_insert(
+			"Communication",
+			[
+				"name",
+				"subject",
+				"sender",
+				"message_id",
+				"reference_doctype",
+				"reference_name",
+				"communication_type",
+				"communication_medium",
+				"sent_or_received",
+				"creation",
+				"modified",
+				"communication_date",
+			],
+			comms,
+		)
+		frappe.db.commit()
+		progress(f"seeding to {total}", stop, total)
+
+
+def match_timings(frappe, total, samples=200):
+	from frappe.utils import add_days, now_datetime
+
+	from case_threads.core import Message, decide
+	from case_threads.mail.evidence import gather_candidates
+
+	picks = random.sample(range(total), samples)
+	ours, like = [], []
+	for i in picks:
+		subject = f"Seeded issue number {i}"
+		sender = f"seed{i}@cust.test"
+		token = frappe.db.get_value("Case", f"SEED-{i:07d}", "thread_token")
+		message = Message(
+			in_reply_to=(f"seed-{i}@cust.test",),
+			from_addr=sender,
+			subject=f"Re: {subject} [#{token}]",
+			to=("a@b",),
+		)
+		start = time.perf_counter()
+		decide(message, gather_candidates(message, sender), [], email_account=None, sender_is_internal=False)
+		ours.append(time.perf_counter() - start)
+		start = time.perf_counter()
+		frappe.db.get_value(
+			"Case",
+			{
+				"subject": ("like", f"%{subject}%"),
+				"creation": (">", add_days(now_datetime(), -60)),
+				"raised_by": sender,
+			},
+		)
+		like.append(time.perf_counter() - start)
+	return statistics.median(ours) * 1000, statistics.median(like) * 1000
+
+
+def match_worker(site, big):
+	frappe = connect(site)
+	sys.path.insert(0, str(REPO))
+	small = 1000
+	seed_cases(frappe, small)
+	ours_small, like_small = match_timings(frappe, small)
+	seed_cases(frappe, big)
+	ours_large, like_large = match_timings(frappe, big)
+	frappe.destroy()
+	return {
+		"small": small,
+		"large": big,
+		"ours_small_ms": ours_small,
+		"ours_large_ms": ours_large,
+		"like_small_ms": like_small,
+		"like_large_ms": like_large,
+	}
+
+
+if __name__ == "__main__":
+	parser = argparse.ArgumentParser(
+		description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+	)
+	parser.add_argument("--bench", default=os.environ.get("CASE_THREADS_BENCH", "~/frappe-bench"))
+	parser.add_argument("--mails", type=int, default=200)
+	parser.add_argument("--big", type=int, default=50_000)
+	parser.add_argument("--worker", choices=["receive", "match"])
+	parser.add_argument("--site")
+	args = parser.parse_args()
+	if args.worker == "receive":
+		print(json.dumps(receive_worker(args.site, args.mails)))
+	elif args.worker == "match":
+		print(json.dumps(match_worker(args.site, args.big)))
+	else:
+		main(args)

@@ -20,7 +20,7 @@ from functools import lru_cache
 import frappe
 from frappe import _
 from frappe.email.doctype.email_account.email_account import EmailAccount
-from frappe.email.receive import InboundMail
+from frappe.email.receive import InboundMail, SentEmailInInboxError
 
 OUR_PATH = "case_threads.mail.email_account.CaseThreadsEmailAccount"
 
@@ -29,18 +29,23 @@ current_inbound_mail: ContextVar = ContextVar("case_threads_inbound_mail", defau
 
 
 class _PublishesRawMail:
-	"""Mixed into the InboundMail class actually in use; publishes the mail while it is processed."""
+	"""Mixed into the InboundMail class actually in use: publishes the mail while it is processed and
+	keeps it as an Unhandled Email if processing fails."""
 
 	def process(self):
 		token = current_inbound_mail.set(self)
 		try:
 			return super().process()
+		except SentEmailInInboxError:
+			raise  # Frappe's own "our mail came back" case: it skips it on purpose.
 		except Exception:
-			# Frappe only keeps failed IMAP mail (Unhandled Email); POP deletes on fetch.
-			if not self.email_account.use_imap:
-				frappe.db.rollback()
-				keep_unhandled(self.email_account, self.raw_message, self.uid, frappe.get_traceback())
-			raise
+			# Whatever failed (Frappe rejecting the sender, a database error, …), the mail is kept as an
+			# Unhandled Email, for POP too (deleted on fetch), and the Email Account's loop goes on.
+			frappe.db.rollback()
+			traceback = frappe.get_traceback()
+			self.email_account.log_error(title=_("Inbound email kept as Unhandled Email"), message=traceback)
+			keep_unhandled(self.email_account, self.raw_message, self.uid, traceback)
+			return None
 		finally:
 			current_inbound_mail.reset(token)
 

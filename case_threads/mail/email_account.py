@@ -13,9 +13,10 @@ If another app's override is registered after ours, ours is not used: the inboun
 from the Communication's own fields (see `inbound.current_message`).
 """
 
+import hashlib
 from contextvars import ContextVar
 from email import message_from_string
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import frappe
 from frappe import _
@@ -35,6 +36,7 @@ class _PublishesRawMail:
 	def process(self):
 		token = current_inbound_mail.set(self)
 		try:
+			hold_message_id(self.message_id)
 			return super().process()
 		except SentEmailInInboxError:
 			raise  # Frappe's own "our mail came back" case: it skips it on purpose.
@@ -48,6 +50,23 @@ class _PublishesRawMail:
 			return None
 		finally:
 			current_inbound_mail.reset(token)
+
+
+def hold_message_id(message_id):
+	"""One email pulled by two mailboxes at once: the second waits here until the first committed.
+
+	Frappe's own "already received" check then sees the first copy, as it would in turn. The lock is
+	taken on a fresh transaction (Frappe commits after every mail anyway) so that the check reads
+	what the other pull committed, not an older snapshot.
+	"""
+	if not message_id:
+		return
+	frappe.db.commit()
+	lock = "case_threads:" + hashlib.sha1(message_id.encode()).hexdigest()
+	frappe.db.sql("SELECT GET_LOCK(%s, 60)", lock)
+	release = partial(frappe.db.sql, "SELECT RELEASE_LOCK(%s)", lock)
+	frappe.db.after_commit.add(release)
+	frappe.db.after_rollback.add(release)
 
 
 @lru_cache(maxsize=8)

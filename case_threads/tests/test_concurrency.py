@@ -7,8 +7,8 @@ from unittest.mock import patch
 
 import frappe
 
-from case_threads.tests.test_inbound import InboundTestCase
-from case_threads.tests.utils import build_mail, case_of, make_mailbox, receive
+from case_threads.tests.test_inbound import SUPPORT, InboundTestCase
+from case_threads.tests.utils import build_mail, case_of, make_mailbox, receive, unique
 
 # Long enough that the second process is surely waiting on the lock while the first clones.
 CLONE_DELAY = 1.5
@@ -64,3 +64,57 @@ class TestConcurrentClone(InboundTestCase):
 		targets = {case_of(email.message_from_bytes(raw)["Message-ID"]) for raw in raws}
 		self.assertEqual(targets, {clones[0]})
 		self.assertEqual(frappe.db.get_value("Case", case.name, "cloned_to"), clones[0])
+
+
+def pull_in_own_process(site, sites_path, mailbox_name, raw, barrier):
+	"""Pull `raw` into `mailbox_name` from a fresh process, holding the decision a moment."""
+	frappe.init(site=site, sites_path=sites_path)
+	frappe.connect()
+	frappe.flags.in_test = True
+	try:
+		from case_threads.mail import inbound
+
+		original = inbound.decide_for
+
+		def slow_decide(communication, message):
+			time.sleep(CLONE_DELAY)
+			return original(communication, message)
+
+		with patch.object(inbound, "decide_for", side_effect=slow_decide):
+			barrier.wait(timeout=60)
+			receive(frappe.get_doc("Email Account", mailbox_name), raw)
+	finally:
+		frappe.destroy()
+
+
+class TestConcurrentDelivery(InboundTestCase):
+	def test_one_mail_pulled_by_two_mailboxes_at_once_makes_one_case(self):
+		sales = make_mailbox("sales@ct.test")
+		raw = build_mail(
+			"Both mailboxes " + unique("m"), f"{unique('c')}@customer.test", to=f"{SUPPORT}, sales@ct.test"
+		)
+		before = frappe.db.count("Case")
+		ctx = multiprocessing.get_context("spawn")
+		barrier = ctx.Barrier(2)
+		workers = [
+			ctx.Process(
+				target=pull_in_own_process,
+				args=(frappe.local.site, frappe.local.sites_path, mailbox, raw, barrier),
+			)
+			for mailbox in (self.mailbox.name, sales.name)
+		]
+		for worker in workers:
+			worker.start()
+		for worker in workers:
+			worker.join(timeout=120)
+		self.assertEqual([w.exitcode for w in workers], [0, 0])
+		frappe.db.commit()  # read what the workers committed, not this transaction's snapshot
+		self.assertEqual(frappe.db.count("Case"), before + 1)
+		self.assertFalse(
+			frappe.db.exists("Unhandled Email", {"message_id": email.message_from_bytes(raw)["Message-ID"]})
+		)
+		message_id = email.message_from_bytes(raw)["Message-ID"].strip("<>")
+		cases = set(
+			frappe.get_all("Communication", filters={"message_id": message_id}, pluck="reference_name")
+		)
+		self.assertEqual(len(cases), 1)

@@ -1,8 +1,8 @@
 """Fuzzing the receive path (issue 6): generated and mutated mail through Frappe's Email Account.
 
 Every mail must end in exactly one of a Case, an Unprocessed Email or an Unhandled Email, and no
-exception may reach the Email Account's loop. CASE_THREADS_FUZZ_MAILS sets the count (default 2000;
-use 10000 or more for a long run).
+exception may reach the Email Account's loop. CASE_THREADS_FUZZ_MAILS sets the count (default 500 to
+keep CI short, about 0.7 s a mail; 2000 or 10000 for a long run).
 """
 
 import csv
@@ -14,7 +14,7 @@ import frappe
 from case_threads.tests.test_inbound import InboundTestCase
 from case_threads.tests.utils import corpus_path, make_mailbox, receive
 
-MAILS = int(os.environ.get("CASE_THREADS_FUZZ_MAILS") or 2000)
+MAILS = int(os.environ.get("CASE_THREADS_FUZZ_MAILS") or 500)
 BATCH = 100
 
 
@@ -148,14 +148,12 @@ class TestFuzzReceive(InboundTestCase):
 			)
 		)
 		unhandled = frappe.db.count("Unhandled Email", {"email_account": mailbox.name})
-		lost, doubled = [], []
-		for _raw, message_id in mails:
-			comm = comms.get(message_id)
-			places = (bool(comm and comm.reference_doctype == "Case"), bool(comm and comm.name in parked))
-			if not comm:
-				continue
-			if sum(places) != 1:
-				doubled.append((message_id, places))
+		# Each Communication is on a Case or waits in the queue, never both, never neither.
+		doubled = [
+			(comm.message_id, comm.reference_doctype, comm.name in parked)
+			for comm in comms.values()
+			if (comm.reference_doctype == "Case") == (comm.name in parked)
+		]
 		in_case_or_queue = sum(1 for _raw, mid in mails if mid in comms)
 		self.assertEqual(in_case_or_queue + unhandled, len(mails), "mails lost")
 		self.assertFalse(doubled, doubled[:5])

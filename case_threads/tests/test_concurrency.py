@@ -1,6 +1,8 @@
-"""Two replies to one closed case, processed at once by two processes → exactly one clone (F8)."""
+"""Processes pulling at the same time: two replies to one closed case make one clone (F8), one mail
+in two mailboxes makes one case (F5)."""
 
 import email
+import importlib
 import multiprocessing
 import time
 from unittest.mock import patch
@@ -10,29 +12,48 @@ import frappe
 from case_threads.tests.test_inbound import SUPPORT, InboundTestCase
 from case_threads.tests.utils import build_mail, case_of, make_mailbox, receive, unique
 
-# Long enough that the second process is surely waiting on the lock while the first clones.
-CLONE_DELAY = 1.5
+# Long enough that the second process is surely waiting on the lock while the first holds it.
+DELAY = 1.5
 
 
-def reply_in_own_process(site, sites_path, mailbox_name, raw, barrier):
-	"""Runs in a fresh process with its own database connection."""
+def pull_slowly_in_own_process(site, sites_path, mailbox_name, raw, barrier, module, attribute):
+	"""Pull `raw` into a mailbox from a fresh process (its own database connection), with
+	`module.attribute` slowed down so that the other process surely runs into it meanwhile."""
 	frappe.init(site=site, sites_path=sites_path)
 	frappe.connect()
 	frappe.flags.in_test = True
 	try:
-		from case_threads.mail import apply
+		target = importlib.import_module(module)
+		original = getattr(target, attribute)
 
-		original = apply.clone_case
+		def slow(*args, **kwargs):
+			time.sleep(DELAY)
+			return original(*args, **kwargs)
 
-		def slow_clone(case):
-			time.sleep(CLONE_DELAY)
-			return original(case)
-
-		with patch.object(apply, "clone_case", side_effect=slow_clone):
+		with patch.object(target, attribute, side_effect=slow):
 			barrier.wait(timeout=60)
 			receive(frappe.get_doc("Email Account", mailbox_name), raw)
 	finally:
 		frappe.destroy()
+
+
+def pull_at_once(test, jobs, module, attribute):
+	"""Run (mailbox name, raw mail) jobs in parallel processes; all must exit cleanly."""
+	ctx = multiprocessing.get_context("spawn")
+	barrier = ctx.Barrier(len(jobs))
+	workers = [
+		ctx.Process(
+			target=pull_slowly_in_own_process,
+			args=(frappe.local.site, frappe.local.sites_path, mailbox, raw, barrier, module, attribute),
+		)
+		for mailbox, raw in jobs
+	]
+	for worker in workers:
+		worker.start()
+	for worker in workers:
+		worker.join(timeout=120)
+	test.assertEqual([w.exitcode for w in workers], [0] * len(jobs))
+	frappe.db.commit()  # read what the workers committed, not this transaction's snapshot
 
 
 class TestConcurrentClone(InboundTestCase):
@@ -44,47 +65,15 @@ class TestConcurrentClone(InboundTestCase):
 		frappe.db.commit()
 
 		raws = [build_mail(f"Re: {case.subject}", case.raised_by, in_reply_to=first_id) for _ in range(2)]
-		ctx = multiprocessing.get_context("spawn")
-		barrier = ctx.Barrier(2)
-		workers = [
-			ctx.Process(
-				target=reply_in_own_process,
-				args=(frappe.local.site, frappe.local.sites_path, self.mailbox.name, raw, barrier),
-			)
-			for raw in raws
-		]
-		for worker in workers:
-			worker.start()
-		for worker in workers:
-			worker.join(timeout=120)
-		self.assertEqual([w.exitcode for w in workers], [0, 0])
+		pull_at_once(
+			self, [(self.mailbox.name, raw) for raw in raws], "case_threads.mail.apply", "clone_case"
+		)
 
 		clones = frappe.get_all("Case", filters={"cloned_from": case.name}, pluck="name")
 		self.assertEqual(len(clones), 1)
 		targets = {case_of(email.message_from_bytes(raw)["Message-ID"]) for raw in raws}
 		self.assertEqual(targets, {clones[0]})
 		self.assertEqual(frappe.db.get_value("Case", case.name, "cloned_to"), clones[0])
-
-
-def pull_in_own_process(site, sites_path, mailbox_name, raw, barrier):
-	"""Pull `raw` into `mailbox_name` from a fresh process, holding the decision a moment."""
-	frappe.init(site=site, sites_path=sites_path)
-	frappe.connect()
-	frappe.flags.in_test = True
-	try:
-		from case_threads.mail import inbound
-
-		original = inbound.decide_for
-
-		def slow_decide(communication, message):
-			time.sleep(CLONE_DELAY)
-			return original(communication, message)
-
-		with patch.object(inbound, "decide_for", side_effect=slow_decide):
-			barrier.wait(timeout=60)
-			receive(frappe.get_doc("Email Account", mailbox_name), raw)
-	finally:
-		frappe.destroy()
 
 
 class TestConcurrentDelivery(InboundTestCase):
@@ -94,27 +83,16 @@ class TestConcurrentDelivery(InboundTestCase):
 			"Both mailboxes " + unique("m"), f"{unique('c')}@customer.test", to=f"{SUPPORT}, sales@ct.test"
 		)
 		before = frappe.db.count("Case")
-		ctx = multiprocessing.get_context("spawn")
-		barrier = ctx.Barrier(2)
-		workers = [
-			ctx.Process(
-				target=pull_in_own_process,
-				args=(frappe.local.site, frappe.local.sites_path, mailbox, raw, barrier),
-			)
-			for mailbox in (self.mailbox.name, sales.name)
-		]
-		for worker in workers:
-			worker.start()
-		for worker in workers:
-			worker.join(timeout=120)
-		self.assertEqual([w.exitcode for w in workers], [0, 0])
-		frappe.db.commit()  # read what the workers committed, not this transaction's snapshot
+		frappe.db.commit()
+		jobs = [(self.mailbox.name, raw), (sales.name, raw)]
+		pull_at_once(self, jobs, "case_threads.mail.inbound", "decide_for")
+
 		self.assertEqual(frappe.db.count("Case"), before + 1)
-		self.assertFalse(
-			frappe.db.exists("Unhandled Email", {"message_id": email.message_from_bytes(raw)["Message-ID"]})
-		)
-		message_id = email.message_from_bytes(raw)["Message-ID"].strip("<>")
+		message_id = email.message_from_bytes(raw)["Message-ID"]
+		self.assertFalse(frappe.db.exists("Unhandled Email", {"message_id": message_id}))
 		cases = set(
-			frappe.get_all("Communication", filters={"message_id": message_id}, pluck="reference_name")
+			frappe.get_all(
+				"Communication", filters={"message_id": message_id.strip("<>")}, pluck="reference_name"
+			)
 		)
 		self.assertEqual(len(cases), 1)

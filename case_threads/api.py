@@ -159,7 +159,9 @@ def unlinked_emails(case):
 def test_route(address=None, raw=None, email_account=None):
 	"""What the routes would do with an address or a pasted raw email (F10)."""
 	frappe.has_permission("Email Route", "read", throw=True)
-	message = parse_message(raw) if raw else Message(**{**EMPTY_MESSAGE, "to": (address.strip().lower(),)})
+	if not (address or raw):
+		frappe.throw(_("Give an address or a raw email."))
+	message = parse_message(raw) if raw else Message(to=(address.strip().lower(),))
 	routes = enabled_routes()
 	match = match_route(message, routes, email_account or None)
 	return {
@@ -170,26 +172,6 @@ def test_route(address=None, raw=None, email_account=None):
 			a: (r.name if r else None) for a, r in matches_per_address(message, routes, email_account).items()
 		},
 	}
-
-
-EMPTY_MESSAGE = dict(
-	message_id="",
-	in_reply_to=(),
-	references=(),
-	from_name="",
-	from_addr="",
-	reply_to="",
-	to=(),
-	cc=(),
-	bcc=(),
-	delivered_to=(),
-	subject="",
-	date=None,
-	headers={},
-	content_type="text/plain",
-	report_type="",
-	part_types=(),
-)
 
 
 def _unprocessed(name, ptype="write"):

@@ -37,6 +37,10 @@ def apply_action(communication, message, action):
 	return HANDLERS[action.outcome](communication, message, action)
 
 
+# Handlers read the case FOR UPDATE: under REPEATABLE READ a plain read would return the snapshot
+# from before a concurrent reply committed (a missing clone, a stale status).
+
+
 def _unprocessed(communication, message, action):
 	park(communication, action.reason)
 
@@ -100,10 +104,6 @@ def _reopen(communication, message, action):
 	case.add_note(_("Reopened by a reply from {0}.").format(communication.sender))
 	after_customer_email(case, communication)
 	return case.name
-
-
-# Handlers read the case FOR UPDATE: under REPEATABLE READ a plain read would return the snapshot
-# from before a concurrent reply committed (a missing clone, a stale status).
 
 
 def _clone(communication, message, action):

@@ -74,19 +74,9 @@ def message_from_communication(communication):
 	"""Degraded view when another app's Email Account override hides the raw mail from us."""
 	return Message(
 		message_id=communication.message_id or "",
-		in_reply_to=(),
-		references=(),
 		from_name=communication.sender_full_name or "",
 		from_addr=(communication.sender or "").lower(),
-		reply_to="",
 		to=addresses(communication.recipients or ""),
 		cc=addresses(communication.cc or ""),
-		bcc=(),
-		delivered_to=(),
 		subject=communication.subject or "",
-		date=None,
-		headers={},
-		content_type="text/plain",
-		report_type="",
-		part_types=(),
 	)

@@ -103,6 +103,18 @@ def main(args):
 	results = {"mails": args.mails, "big": args.big}
 	for kind, site in SITES.items():
 		results[kind] = worker(bench, "--worker", "receive", "--site", site, "--mails", str(args.mails))
+	# Contrast: bare Frappe making its own document for every new mail (append_to), as the app does.
+	results["bare_append_to"] = worker(
+		bench,
+		"--worker",
+		"receive",
+		"--site",
+		SITES["bare"],
+		"--mails",
+		str(args.mails),
+		"--append-to",
+		"ToDo",
+	)
 	results["match"] = worker(bench, "--worker", "match", "--site", SITES["app"], "--big", str(args.big))
 	corpus = Path(os.environ.get("CASE_THREADS_CORPUS") or REPO.parent / "shared" / "corpus")
 	results["core_per_s"] = core_throughput(corpus)
@@ -112,6 +124,10 @@ def main(args):
 		("new mails/s, bare Frappe", f"{bare['new_per_s']:.1f}"),
 		("new mails/s, with case_threads", f"{app['new_per_s']:.1f}"),
 		("ratio (target ≥ 0.8)", f"{app['new_per_s'] / bare['new_per_s']:.2f}"),
+		(
+			"contrast: bare Frappe, a ToDo per mail (append_to)",
+			f"{results['bare_append_to']['new_per_s']:.1f}",
+		),
 		("replies/s, bare Frappe", f"{bare['reply_per_s']:.1f}"),
 		("replies/s, with case_threads", f"{app['reply_per_s']:.1f}"),
 		("ratio (target ≥ 0.8)", f"{app['reply_per_s'] / bare['reply_per_s']:.2f}"),
@@ -146,7 +162,27 @@ def connect(site):
 	return frappe
 
 
-def receive_worker(site, mails):
+def append_to_mailbox(frappe, doctype):
+	"""A mailbox whose new mail Frappe itself turns into `doctype` documents (append_to)."""
+	name = f"CT bench {doctype}"
+	if not frappe.db.exists("Email Account", name):
+		frappe.get_doc(
+			{
+				"doctype": "Email Account",
+				"email_account_name": name,
+				"email_id": f"bench-{doctype.lower()}@ct.test",
+				"enable_incoming": 1,
+				"use_imap": 1,
+				"email_server": "127.0.0.1",
+				"password": "unused",
+				"imap_folder": [{"folder_name": "INBOX", "append_to": doctype}],
+			}
+		).insert()
+		frappe.db.commit()
+	return frappe.get_doc("Email Account", name)
+
+
+def receive_worker(site, mails, append_to=None):
 	import email
 	import resource
 
@@ -161,7 +197,7 @@ def receive_worker(site, mails):
 		frappe.db.commit()
 	# Email Account.validate would try the IMAP server (replaced below): test mode for the setup only.
 	frappe.flags.in_test = True
-	mailbox = make_mailbox("bench@ct.test")
+	mailbox = append_to_mailbox(frappe, append_to) if append_to else make_mailbox("bench@ct.test")
 	frappe.flags.in_test = False
 	run = unique("run")
 	receive(mailbox, *(build_mail(f"warm {run} {i}", f"w{i}@cust.test") for i in range(10)))
@@ -313,9 +349,10 @@ if __name__ == "__main__":
 	parser.add_argument("--big", type=int, default=50_000)
 	parser.add_argument("--worker", choices=["receive", "match"])
 	parser.add_argument("--site")
+	parser.add_argument("--append-to", help="(worker) the mailbox makes these documents itself")
 	args = parser.parse_args()
 	if args.worker == "receive":
-		print(json.dumps(receive_worker(args.site, args.mails)))
+		print(json.dumps(receive_worker(args.site, args.mails, args.append_to)))
 	elif args.worker == "match":
 		print(json.dumps(match_worker(args.site, args.big)))
 	else:

@@ -44,4 +44,5 @@ permission_query_conditions = {
 
 has_permission = {
 	"Unprocessed Email": "case_threads.permissions.unprocessed_email_has_permission",
+	"Communication": "case_threads.permissions.communication_has_permission",
 }

@@ -71,9 +71,8 @@ def _wait_until_up(url, process, timeout):
 def serve(site, port):
 	import logging
 
-	from werkzeug.serving import make_server
-
 	import frappe.app
+	from werkzeug.serving import make_server
 
 	frappe.app._site = site
 	frappe.app._sites_path = os.getcwd()

@@ -32,7 +32,15 @@ def make_mailbox(email_id, use_imap=1, outgoing=0):
 	"""An Email Account that pulls `email_id` (no append_to: the app decides)."""
 	name = f"CT {email_id}"
 	if frappe.db.exists("Email Account", name):
-		return frappe.get_doc("Email Account", name)
+		doc = frappe.get_doc("Email Account", name)
+		if outgoing and not doc.enable_outgoing:
+			# Made earlier by a test that did not need to send: now it must.
+			doc.update(
+				{"enable_outgoing": 1, "smtp_server": "127.0.0.1", "smtp_port": 25, "default_outgoing": 1}
+			)
+			doc.save(ignore_permissions=True)
+			frappe.db.commit()
+		return doc
 	doc = frappe.get_doc(
 		{
 			"doctype": "Email Account",

@@ -68,7 +68,8 @@ function case_threads_connect_dialog(frm) {
 			? rows
 					.map(
 						(r, i) => `<tr>
-					<td><a data-i="${i}" class="ct-pick">${esc(r.name)}</a></td>
+					<td><a href="#" role="button" data-i="${i}" class="ct-pick"
+						title="${__("Connect to this case")}">${esc(r.name)}</a></td>
 					<td>${esc(r.subject || "")}</td>
 					<td>${esc(__(r.status))}</td>
 					<td>${frappe.datetime.str_to_user(r.creation)}</td>
@@ -80,6 +81,7 @@ function case_threads_connect_dialog(frm) {
 			<thead><tr><th>${__("Case")}</th><th>${__("Subject")}</th><th>${__("Status")}</th>
 			<th>${__("Created")}</th><th>${__("Updated")}</th></tr></thead><tbody>${body}</tbody></table>`);
 		d.fields_dict.history.$wrapper.find(".ct-pick").on("click", (e) => {
+			e.preventDefault();
 			d.hide();
 			case_threads_connect(frm, rows[$(e.currentTarget).data("i")]);
 		});

@@ -21,7 +21,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from email import message_from_bytes
+from email import message_from_bytes, policy
 
 HOST = "127.0.0.1"
 DOVECOT = os.environ.get("CASE_THREADS_DOVECOT", "/usr/sbin/dovecot")
@@ -198,7 +198,9 @@ class SMTPCapture:
 	# aiosmtpd handler hook
 	async def handle_DATA(self, server, session, envelope):
 		self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-		self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+		# The modern policy unfolds headers: a long signed Message-ID arrives folded over two lines.
+		raw = envelope.original_content or envelope.content
+		self.messages.append(message_from_bytes(raw, policy=policy.default))
 		return "250 Message accepted"
 
 	def authenticate(self, server, session, envelope, mechanism, auth_data):

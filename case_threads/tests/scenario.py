@@ -199,6 +199,9 @@ class Scenario:
 		case = self.case(case_name)
 		testing_email = frappe.flags.testing_email
 		frappe.flags.testing_email = True  # under run-tests Frappe would otherwise skip the SMTP call
+		# Frappe caches the outgoing account per process (frappe.local); a request or job starts
+		# without that cache, a long test process keeps an earlier test's default account in it.
+		frappe.local.outgoing_email_account = {}
 		try:
 			result = make_communication(
 				doctype="Case",
@@ -276,7 +279,7 @@ class Scenario:
 			f"agent reply {reply.name} sent over SMTP to {self.customer}: subject {subject!r}, "
 			f"signed Message-ID {sent['Message-ID']} → case Replied"
 		)
-		agent_message_id = sent["Message-ID"]
+		agent_message_id = str(sent["Message-ID"]).strip()
 
 		# 3. The customer's client dropped In-Reply-To/References: the subject tag finds the case (F5).
 		raw = build_mail(f"Re: {subject}", self.customer, to=self.support, body="Still smoking.")

@@ -11,7 +11,6 @@ Data a test wants the server to see must be committed first: the server is anoth
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,13 +18,7 @@ import urllib.request
 
 import frappe
 
-HOST = "127.0.0.1"
-
-
-def free_port():
-	with socket.socket() as s:
-		s.bind((HOST, 0))
-		return s.getsockname()[1]
+from case_threads.tests.loopback import HOST, free_port, stop
 
 
 @contextlib.contextmanager
@@ -46,11 +39,7 @@ def live_server(site, sites_path=None, timeout=60):
 		_wait_until_up(url, process, timeout)
 		yield url
 	finally:
-		process.terminate()
-		try:
-			process.wait(10)
-		except subprocess.TimeoutExpired:
-			process.kill()
+		stop(process)
 		log.close()
 
 

@@ -23,19 +23,14 @@ import tempfile
 import time
 from email import message_from_bytes, policy
 
-HOST = "127.0.0.1"
+from case_threads.tests.loopback import HOST, free_port, stop
+
 DOVECOT = os.environ.get("CASE_THREADS_DOVECOT", "/usr/sbin/dovecot")
 INSTALL_HINT = "run scripts/install-test-deps BENCH_PYTHON (Debian dovecot-imapd, Python aiosmtpd)"
 
 
 class MissingMailServer(RuntimeError):
 	pass
-
-
-def free_port():
-	with socket.socket() as s:
-		s.bind((HOST, 0))
-		return s.getsockname()[1]
 
 
 def check_available():
@@ -156,12 +151,7 @@ def dovecot(users, timeout=20):
 		_wait_for_banner(port, process, timeout, lambda: server.log() + _read(output.name))
 		yield server
 	finally:
-		process.terminate()
-		try:
-			process.wait(10)
-		except subprocess.TimeoutExpired:
-			process.kill()
-			process.wait()
+		stop(process)
 		output.close()
 		shutil.rmtree(root, ignore_errors=True)
 

@@ -227,6 +227,17 @@ class Scenario:
 		check(set(statuses) == {"Sent"}, f"Email Queue {queued} ended as {statuses}")
 		return communication, self.captured(communication.message_id)
 
+	def threaded_reply(self, subject, message_id, body):
+		"""The customer answers `message_id` from a client that keeps the thread headers."""
+		return build_mail(
+			f"Re: {subject}",
+			self.customer,
+			to=self.support,
+			in_reply_to=message_id,
+			references=message_id,
+			body=body,
+		)
+
 	def captured(self, message_id, timeout=15):
 		deadline = time.monotonic() + timeout
 		while time.monotonic() < deadline:
@@ -310,14 +321,7 @@ class Scenario:
 		)
 
 		# 5. A real reply reopens it (F7).
-		raw = build_mail(
-			f"Re: {subject}",
-			self.customer,
-			to=self.support,
-			in_reply_to=agent_message_id,
-			references=agent_message_id,
-			body="It is on fire again.",
-		)
+		raw = self.threaded_reply(subject, agent_message_id, "It is on fire again.")
 		again = self.deliver_and_pull(raw, self.support)
 		check(again.reference_name == case.name, f"reply to the resolved case went to {again.reference_name}")
 		check_fields(self.case(case.name), {"status": "Open", "reopen_count": reopens + 1})
@@ -327,14 +331,7 @@ class Scenario:
 		note = f"Internal: the customer's printer is a model {self.tag}."
 		self.case(case.name).add_comment("Comment", note)
 		self.set_status(case.name, "Closed")
-		raw = build_mail(
-			f"Re: {subject}",
-			self.customer,
-			to=self.support,
-			in_reply_to=agent_message_id,
-			references=agent_message_id,
-			body="One more question.",
-		)
+		raw = self.threaded_reply(subject, agent_message_id, "One more question.")
 		late = self.deliver_and_pull(raw, self.support)
 		clones = frappe.get_all("Case", filters={"cloned_from": case.name}, pluck="name")
 		check(len(clones) == 1, f"expected one clone of {case.name}, found {clones}")

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Benchmark: the app against bare Frappe, on real sites (issue 6). Prints figures, writes JSON.
 
-    ~/frappe-bench/env/bin/python benchmarks/run.py [--bench ~/frappe-bench] [--mails 200] [--big 50000]
+    ~/frappe-bench/env/bin/python benchmarks/run.py [--bench ~/frappe-bench] [--mails 200] [--big 50000] [--rounds 3]
 
 1. mails/s through Frappe's receive path (Email Account.receive → InboundMail → Communication),
-   new mails and replies, on a site with the app and on a site without it, and the ratio;
+   new mails and replies, on a site with the app and on a site without it, and the ratio (median
+   of alternating rounds);
 2. time to match a reply at 1k and at `--big` cases, the ratio, and Frappe's own subject fallback
    (`subject LIKE '%…%'` + sender over 60 days) at the same sizes for contrast;
 3. messages/s of the pure decision core over the shared corpus, and peak memory of the receive runs.
@@ -100,21 +101,25 @@ def main(args):
 	bench = Path(args.bench).expanduser()
 	for kind, site in SITES.items():
 		ensure_site(bench, site, kind == "app")
-	results = {"mails": args.mails, "big": args.big}
-	for kind, site in SITES.items():
-		results[kind] = worker(bench, "--worker", "receive", "--site", site, "--mails", str(args.mails))
-	# Contrast: bare Frappe making its own document for every new mail (append_to), as the app does.
-	results["bare_append_to"] = worker(
-		bench,
-		"--worker",
-		"receive",
-		"--site",
-		SITES["bare"],
-		"--mails",
-		str(args.mails),
-		"--append-to",
-		"ToDo",
-	)
+	results = {"mails": args.mails, "big": args.big, "rounds": args.rounds}
+	# Rounds alternate the sites so that drift on a shared machine hits both sides alike; each figure
+	# is the median of its rounds (all samples are kept in the JSON).
+	runs = {
+		"bare": ["--site", SITES["bare"]],
+		"app": ["--site", SITES["app"]],
+		# Contrast: bare Frappe making its own document for every new mail (append_to), as the app does.
+		"bare_append_to": ["--site", SITES["bare"], "--append-to", "ToDo"],
+	}
+	samples = {kind: [] for kind in runs}
+	for _round in range(args.rounds):
+		for kind, site_args in runs.items():
+			samples[kind].append(worker(bench, "--worker", "receive", *site_args, "--mails", str(args.mails)))
+	for kind, rows in samples.items():
+		results[kind] = {
+			key: statistics.median(row[key] for row in rows)
+			for key in ("new_per_s", "reply_per_s", "peak_rss_mb")
+		}
+		results[kind]["samples"] = rows
 	results["match"] = worker(bench, "--worker", "match", "--site", SITES["app"], "--big", str(args.big))
 	corpus = Path(os.environ.get("CASE_THREADS_CORPUS") or REPO.parent / "shared" / "corpus")
 	results["core_per_s"] = core_throughput(corpus)
@@ -347,6 +352,7 @@ if __name__ == "__main__":
 	parser.add_argument("--bench", default=os.environ.get("CASE_THREADS_BENCH", "~/frappe-bench"))
 	parser.add_argument("--mails", type=int, default=200)
 	parser.add_argument("--big", type=int, default=50_000)
+	parser.add_argument("--rounds", type=int, default=3, help="receive runs per site, alternating")
 	parser.add_argument("--worker", choices=["receive", "match"])
 	parser.add_argument("--site")
 	parser.add_argument("--append-to", help="(worker) the mailbox makes these documents itself")

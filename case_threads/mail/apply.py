@@ -83,8 +83,12 @@ def _attach(communication, message, action):
 	case = frappe.get_doc("Case", action.case, for_update=True)
 	link(communication, case)
 	if case.status == "Open":
-		# Nothing to track: a plain update keeps the common reply cheap.
-		case.db_set("last_customer_update", communication.communication_date, update_modified=False)
+		# Nothing to track: a plain update (no reload for before/after hooks) keeps the common reply
+		# cheap; the row is already locked by apply_action.
+		case.last_customer_update = communication.communication_date
+		frappe.db.set_value(
+			"Case", case.name, "last_customer_update", case.last_customer_update, update_modified=False
+		)
 	else:
 		# Replied → Open is a status change: save, so that it shows on the timeline (Version).
 		case.last_customer_update = communication.communication_date
@@ -151,6 +155,8 @@ def clone_case(original):
 	for user in original.get_assigned_users():
 		assign_to.add({"assign_to": [user], "doctype": "Case", "name": clone.name}, ignore_permissions=True)
 	original.db_set("cloned_to", clone.name)
+	# assign_to.add wrote the clone's assignees to the database, not to this document.
+	clone._assign = frappe.db.get_value("Case", clone.name, "_assign")
 	clone.add_note(_("Continues the closed case {0}.").format(original.name))
 	return clone
 
@@ -177,10 +183,16 @@ def link(communication, case):
 		communication.parent_doc = case
 
 
+def open_assignees(case):
+	"""Users with an open assignment on `case`, from the `_assign` that Frappe keeps on the row
+	(read with the case, locked; no ToDo query on the hot path)."""
+	return set(frappe.parse_json(case.get("_assign") or "[]") or [])
+
+
 def after_customer_email(case, communication):
 	"""Sticky agent (F6) and the assignee's notification (F14)."""
 	settings = get_settings()
-	assignees = case.get_assigned_users()
+	assignees = open_assignees(case)
 	sticky = case.last_worked_by
 	if (
 		settings.sticky_agent

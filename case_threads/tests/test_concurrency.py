@@ -2,13 +2,10 @@
 in two mailboxes makes one case (F5)."""
 
 import email
-import importlib
-import multiprocessing
-import time
-from unittest.mock import patch
 
 import frappe
 
+from case_threads.tests.parallel import run_at_once
 from case_threads.tests.test_inbound import SUPPORT, InboundTestCase
 from case_threads.tests.utils import build_mail, case_of, make_mailbox, receive, unique
 
@@ -16,44 +13,13 @@ from case_threads.tests.utils import build_mail, case_of, make_mailbox, receive,
 DELAY = 1.5
 
 
-def pull_slowly_in_own_process(site, sites_path, mailbox_name, raw, barrier, module, attribute):
-	"""Pull `raw` into a mailbox from a fresh process (its own database connection), with
-	`module.attribute` slowed down so that the other process surely runs into it meanwhile."""
-	frappe.init(site=site, sites_path=sites_path)
-	frappe.connect()
-	frappe.flags.in_test = True
-	try:
-		target = importlib.import_module(module)
-		original = getattr(target, attribute)
-
-		def slow(*args, **kwargs):
-			time.sleep(DELAY)
-			return original(*args, **kwargs)
-
-		with patch.object(target, attribute, side_effect=slow):
-			barrier.wait(timeout=60)
-			receive(frappe.get_doc("Email Account", mailbox_name), raw)
-	finally:
-		frappe.destroy()
+def receive_into(mailbox_name, raw):
+	receive(frappe.get_doc("Email Account", mailbox_name), raw)
 
 
 def pull_at_once(test, jobs, module, attribute):
 	"""Run (mailbox name, raw mail) jobs in parallel processes; all must exit cleanly."""
-	ctx = multiprocessing.get_context("spawn")
-	barrier = ctx.Barrier(len(jobs))
-	workers = [
-		ctx.Process(
-			target=pull_slowly_in_own_process,
-			args=(frappe.local.site, frappe.local.sites_path, mailbox, raw, barrier, module, attribute),
-		)
-		for mailbox, raw in jobs
-	]
-	for worker in workers:
-		worker.start()
-	for worker in workers:
-		worker.join(timeout=120)
-	test.assertEqual([w.exitcode for w in workers], [0] * len(jobs))
-	frappe.db.commit()  # read what the workers committed, not this transaction's snapshot
+	run_at_once(test, receive_into, jobs, (module, attribute), DELAY)
 
 
 class TestConcurrentClone(InboundTestCase):

@@ -4,11 +4,7 @@ several mailboxes makes one case (F5), and no deadlock or other error surfaces o
 
 import contextlib
 import email
-import importlib
-import multiprocessing
 import secrets
-import time
-from unittest.mock import patch
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
@@ -16,36 +12,12 @@ from frappe.utils import now_datetime
 
 from case_threads.case_threads.doctype.email_route.email_route import ROUTES_CACHE_KEY
 from case_threads.tests.mail_servers import MissingMailServer, check_available, dovecot
+from case_threads.tests.parallel import run_at_once
 from case_threads.tests.scenario import DISPOSITION, SETTINGS, ensure_disposition, mailbox_account, pull
 from case_threads.tests.utils import build_mail
 
 # Long enough that every other pull surely reaches the same case or Message-ID meanwhile.
 DELAY = 1.0
-
-
-def pull_in_own_process(site, sites_path, account, barrier, spans, slow):
-	"""Frappe's pull job for `account` in a fresh process with its own database connection, with
-	`slow` (module, attribute) delayed so the other pulls run into it while it works."""
-	frappe.init(site=site, sites_path=sites_path)
-	frappe.connect()
-	frappe.flags.in_test = True
-	try:
-		with contextlib.ExitStack() as stack:
-			if slow:
-				target = importlib.import_module(slow[0])
-				original = getattr(target, slow[1])
-
-				def delayed(*args, **kwargs):
-					time.sleep(DELAY)
-					return original(*args, **kwargs)
-
-				stack.enter_context(patch.object(target, slow[1], side_effect=delayed))
-			barrier.wait(timeout=60)
-			started = time.time()
-			pull(account)
-			spans.put((account, started, time.time()))
-	finally:
-		frappe.destroy()
 
 
 class TestConcurrentImapPulls(FrappeTestCase):
@@ -98,24 +70,9 @@ class TestConcurrentImapPulls(FrappeTestCase):
 	def pull_at_once(self, boxes, slow):
 		"""One process per entry of `boxes` runs the pull job for that mailbox, all released at once;
 		asserts they exited cleanly and were all pulling at the same time."""
-		ctx = multiprocessing.get_context("spawn")
-		barrier, spans = ctx.Barrier(len(boxes)), ctx.Queue()
-		workers = [
-			ctx.Process(
-				target=pull_in_own_process,
-				args=(frappe.local.site, frappe.local.sites_path, self.accounts[box], barrier, spans, slow),
-			)
-			for box in boxes
-		]
-		for worker in workers:
-			worker.start()
-		for worker in workers:
-			worker.join(timeout=120)
-		self.assertEqual([w.exitcode for w in workers], [0] * len(boxes))
-		times = [spans.get(timeout=5) for _ in boxes]
+		times = run_at_once(self, pull, [(self.accounts[box],) for box in boxes], slow, DELAY)
 		# Every pull started before any finished: the processes really raced.
-		self.assertLess(max(t[1] for t in times), min(t[2] for t in times), times)
-		frappe.db.commit()  # read what the workers committed, not this transaction's snapshot
+		self.assertLess(max(t[0] for t in times), min(t[1] for t in times), times)
 		for box in set(boxes):
 			self.assertEqual(self.imap.unseen(box), 0, f"{box} was not pulled over IMAP")
 

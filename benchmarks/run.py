@@ -199,14 +199,15 @@ def forget_senders(frappe):
 	"""
 	pattern = "%@cust.test"  # the benchmark's senders; the seeded cases make no Contacts
 	contacts = frappe.get_all("Contact Email", filters={"email_id": ("like", pattern)}, pluck="parent")
+	if not contacts:
+		return
 	for doctype, filters in (
 		("Contact Email", {"parent": ("in", contacts)}),
 		("Contact Phone", {"parent": ("in", contacts)}),
 		("Dynamic Link", {"parenttype": "Contact", "parent": ("in", contacts)}),
 		("Contact", {"name": ("in", contacts)}),
 	):
-		if contacts:
-			frappe.db.delete(doctype, filters)
+		frappe.db.delete(doctype, filters)
 	frappe.db.commit()
 
 

@@ -68,7 +68,7 @@ def new_case_from_email(communication, subject=None, defaults=None):
 		}
 	)
 	case.insert(ignore_permissions=True)
-	link(communication, case)
+	link(communication, case.name, case)
 	if assignment_rule:
 		frappe.get_cached_doc("Assignment Rule", assignment_rule).do_assignment(case)
 	return case
@@ -81,7 +81,7 @@ def _attach_silently(communication, message, action):
 
 def _attach(communication, message, action):
 	case = frappe.get_doc("Case", action.case, for_update=True)
-	link(communication, case)
+	link(communication, case.name, case)
 	if case.status == "Open":
 		# Nothing to track: a plain update (no reload for before/after hooks) keeps the common reply
 		# cheap; the row is already locked by apply_action.
@@ -100,7 +100,7 @@ def _attach(communication, message, action):
 
 def _reopen(communication, message, action):
 	case = frappe.get_doc("Case", action.case, for_update=True)
-	link(communication, case)
+	link(communication, case.name, case)
 	case.status = "Open"
 	case.reopen_count = (case.reopen_count or 0) + 1
 	case.last_customer_update = communication.communication_date
@@ -114,7 +114,7 @@ def _clone(communication, message, action):
 	# apply_action holds the row lock: a second reply to this closed case waits, then finds the clone.
 	original = frappe.get_doc("Case", action.case, for_update=True)
 	clone = clone_case(original)
-	link(communication, clone)
+	link(communication, clone.name, clone)
 	original.add_note(
 		_("A reply from {0} arrived after closing; continued in {1}.").format(
 			communication.sender, clone.name
@@ -171,14 +171,13 @@ HANDLERS = {
 }
 
 
-def link(communication, case):
-	"""Put the mid-insert `communication` on `case` (a Case document, or a name)."""
-	name = case if isinstance(case, str) else case.name
-	values = {"reference_doctype": "Case", "reference_name": name}
+def link(communication, case_name, case=None):
+	"""Put the mid-insert `communication` on the case; `case` is its document when already loaded."""
+	values = {"reference_doctype": "Case", "reference_name": case_name}
 	communication.update(values)
 	# Frappe reloads and saves the Communication right after its insert, so a plain update here.
 	frappe.db.set_value("Communication", communication.name, values, update_modified=False)
-	if not isinstance(case, str):
+	if case:
 		# Frappe's Communication.on_update (twice: insert, then save) would load the Case again.
 		communication.parent_doc = case
 

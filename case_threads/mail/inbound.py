@@ -7,7 +7,7 @@ import frappe
 from frappe import _
 
 from case_threads.case_threads.doctype.email_route.email_route import enabled_routes
-from case_threads.core import Message, MessageClass, Outcome, addresses, decide, parse_message
+from case_threads.core import Message, MessageClass, addresses, decide, parse_message
 from case_threads.mail.apply import apply_action, park
 from case_threads.mail.email_account import current_inbound_mail
 from case_threads.mail.evidence import gather_candidates, is_internal_user

@@ -186,24 +186,19 @@ class TestHttpPermissions(FrappeTestCase):
 		)
 		calls["api test_route"] = lambda: method("test_route", get=True, address=MAILBOX["A"])
 
-		cases = {y: self.case[y] for y in "AB"}
-		calls["Case list"] = lambda: ("GET", self.list_path("Case", marker_filter), {}, None, cases)
-		unprocessed = {y: self.unprocessed[y] for y in "AB"}
-		calls["Unprocessed Email list"] = lambda: (
-			"GET",
-			self.list_path("Unprocessed Email", marker_filter),
-			{},
-			None,
-			unprocessed,
-		)
-		mails = {y: self.mail[y] for y in "AB"}
-		calls["Communication list (mail)"] = lambda: (
-			"GET",
-			self.list_path("Communication", marker_filter),
-			{},
-			None,
-			mails,
-		)
+		for label, doctype, records in (
+			("Case list", "Case", self.case),
+			("Unprocessed Email list", "Unprocessed Email", self.unprocessed),
+			("Communication list (mail)", "Communication", self.mail),
+		):
+			markers = {y: records[y] for y in "AB"}
+			calls[label] = lambda doctype=doctype, markers=markers: (
+				"GET",
+				self.list_path(doctype, marker_filter),
+				{},
+				None,
+				markers,
+			)
 		for x in "AB":
 			calls[f"Case get {x}"] = lambda x=x: ("GET", self.doc_path("Case", self.case[x]), {}, None)
 			calls[f"Case update {x}"] = self.call_update(

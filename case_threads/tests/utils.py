@@ -28,6 +28,10 @@ def unique(prefix="x"):
 	return f"{prefix}-{secrets.token_hex(4)}"
 
 
+# A test mailbox that sends (nothing listens there: run-tests does not send unless told to).
+SENDS = {"enable_outgoing": 1, "smtp_server": "127.0.0.1", "smtp_port": 25, "default_outgoing": 1}
+
+
 def make_mailbox(email_id, use_imap=1, outgoing=0):
 	"""An Email Account that pulls `email_id` (no append_to: the app decides)."""
 	name = f"CT {email_id}"
@@ -35,9 +39,7 @@ def make_mailbox(email_id, use_imap=1, outgoing=0):
 		doc = frappe.get_doc("Email Account", name)
 		if outgoing and not doc.enable_outgoing:
 			# Made earlier by a test that did not need to send: now it must.
-			doc.update(
-				{"enable_outgoing": 1, "smtp_server": "127.0.0.1", "smtp_port": 25, "default_outgoing": 1}
-			)
+			doc.update(SENDS)
 			doc.save(ignore_permissions=True)
 			frappe.db.commit()
 		return doc
@@ -51,10 +53,7 @@ def make_mailbox(email_id, use_imap=1, outgoing=0):
 			"email_server": "127.0.0.1",
 			"incoming_port": 143,
 			"password": "unused",
-			"enable_outgoing": outgoing,
-			"smtp_server": "127.0.0.1" if outgoing else None,
-			"smtp_port": 25,
-			"default_outgoing": outgoing,
+			**(SENDS if outgoing else {}),
 			"imap_folder": [{"folder_name": "INBOX"}] if use_imap else [],
 		}
 	)

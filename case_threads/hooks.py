@@ -46,3 +46,8 @@ has_permission = {
 	"Unprocessed Email": "case_threads.permissions.unprocessed_email_has_permission",
 	"Communication": "case_threads.permissions.communication_has_permission",
 }
+
+# Settled Inbound Mail Receipts (issue 18: no mail lost when a pull dies) are kept 90 days.
+scheduler_events = {
+	"daily": ["case_threads.mail.pull_ledger.forget_old"],
+}

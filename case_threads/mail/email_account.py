@@ -11,17 +11,53 @@ rewriting `get_inbound_mails` this override:
 
 If another app's override is registered after ours, ours is not used: the inbound hook then works
 from the Communication's own fields (see `inbound.current_message`).
+
+No mail lost when a pull dies (issue 18): at-least-once fetch, exactly-once effect
+-----------------------------------------------------------------------------------
+Frappe marks each IMAP mail \\Seen (UNSEEN sync), or under POP deletes it, right when it fetches it,
+before the batch is processed: a pull killed midway (deploy, OOM killer, job timeout, lost database
+connection) silently dropped the rest of its batch. When our fetch loop is in use:
+
+1. `DeferringEmailServer` fetches like Frappe's EmailServer but marks and deletes nothing, and
+   remembers which UID / POP message number each fetched mail really has.
+2. Before a mail is processed, its Inbound Mail Receipt (keyed by account and Message-ID, or the
+   SHA-256 of the raw bytes for mail without one: `core.settle.message_key`) counts one attempt
+   and commits (`pull_ledger.begin`). A receipt already settled means the mail's outcome committed
+   in an earlier, interrupted pull: it is not processed again. A mail with more than
+   `MAX_ATTEMPTS` attempts killed its pull each time: it becomes an Unhandled Email with the reason.
+3. The receipt turns Done in the transaction of the mail's outcome (Communication on a Case,
+   Unprocessed Email, or Unhandled Email), so both commit or neither does.
+4. After Frappe's receive loop (even when it raised), `_Pull.finish` reads which receipts
+   committed and only those mails are marked \\Seen (one UID STORE per folder) or deleted (POP DELE,
+   applied by the closing QUIT). Anything else stays on the server for the next pull.
+5. A lost database connection or an RQ job timeout while a mail is processed is not the mail's
+   fault: the pull reconnects, un-counts that attempt, and stops (a job timeout is raised again
+   after step 4). Mails are processed in UID order and the pull stops at the first one that did
+   not commit, so under "ALL" sync Frappe's cursor (highest received UID + 1) never skips one.
+
+Limits: a mail may be held back until the next pull (it was fetched but the pull died first);
+nothing is processed twice. Under another app's fetch loop (see `get_inbound_mails`) Frappe's
+marking applies. A mail the server cannot even hand out is Frappe's "Unable to fetch email" error.
 """
 
 import hashlib
+import imaplib
+import socket
+import sys
+from contextlib import suppress
 from contextvars import ContextVar
 from email import message_from_string
 from functools import lru_cache, partial
 
 import frappe
+import pymysql
 from frappe import _
 from frappe.email.doctype.email_account.email_account import EmailAccount
-from frappe.email.receive import InboundMail, SentEmailInInboxError
+from frappe.email.receive import EmailServer, InboundMail, LoginLimitExceeded, SentEmailInInboxError
+from rq.timeouts import JobTimeoutException
+
+from case_threads.core.settle import MAX_ATTEMPTS, Pulled, Step, message_key, next_step, to_forget
+from case_threads.mail import pull_ledger
 
 OUR_PATH = "case_threads.mail.email_account.CaseThreadsEmailAccount"
 
@@ -35,18 +71,33 @@ class _PublishesRawMail:
 
 	def process(self):
 		token = current_inbound_mail.set(self)
+		# Set by our own fetch loop only (None under another app's loop: then Frappe's marking applies).
+		key = getattr(self, "case_threads_key", None)
+		account = self.email_account
 		try:
-			hold_message_id(self.message_id)
-			return super().process()
+			hold_message_id(self.message_id or key)
+			if key and pull_ledger.is_settled(account.name, key):
+				return None  # another pull of this mailbox committed it while we waited for the lock
+			result = super().process()
+			if key:
+				pull_ledger.settle(account.name, key)  # commits with the outcome, or not at all
+			return result
 		except SentEmailInInboxError:
+			if key:  # Frappe skips it on purpose: settled, so it is not fetched for ever
+				frappe.db.rollback()
+				pull_ledger.settle(account.name, key)
+				frappe.db.commit()
 			raise  # Frappe's own "our mail came back" case: it skips it on purpose.
-		except Exception:
+		except Exception as e:
+			if key and interruption(e):
+				account.case_threads_pull().interrupt(e, key)
+				return None
 			# Whatever failed (Frappe rejecting the sender, a database error, …), the mail is kept as an
 			# Unhandled Email, for POP too (deleted on fetch), and the Email Account's loop goes on.
 			frappe.db.rollback()
 			traceback = frappe.get_traceback()
 			self.email_account.log_error(title=_("Inbound email kept as Unhandled Email"), message=traceback)
-			keep_unhandled(self.email_account, self.raw_message, self.uid, traceback)
+			keep_unhandled(self.email_account, self.raw_message, self.uid, traceback, key=key)
 			return None
 		finally:
 			current_inbound_mail.reset(token)
@@ -74,8 +125,9 @@ def _publishing_class(cls):
 	return type(f"CaseThreads{cls.__name__}", (_PublishesRawMail, cls), {})
 
 
-def keep_unhandled(email_account, raw, uid, reason):
-	"""Record a mail the way Frappe records a failed IMAP mail (Unhandled Email), committed at once."""
+def keep_unhandled(email_account, raw, uid, reason, key=None):
+	"""Record a mail the way Frappe records a failed IMAP mail (Unhandled Email), committed at once
+	(with its receipt settled in the same transaction when the pull keyed it)."""
 	text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
 	try:
 		message_id = message_from_string(text).get("Message-ID")
@@ -91,6 +143,8 @@ def keep_unhandled(email_account, raw, uid, reason):
 			"email_account": email_account.name,
 		}
 	).insert(ignore_permissions=True)
+	if key:
+		pull_ledger.settle(email_account.name, key)
 	frappe.db.commit()
 
 
@@ -101,55 +155,242 @@ def _base_class():
 
 
 class CaseThreadsEmailAccountMixin:
+	def receive(self):
+		if not self._uses_our_fetch_loop():
+			return super().receive()
+		pull = self._case_threads_pull = _Pull(self)
+		try:
+			super().receive()
+		except Exception as e:
+			# A lost database connection outside a mail (Frappe's commit, notifications): what did not
+			# commit waits for the next pull. Anything else is Frappe's to report, as before.
+			cut = interruption(e)
+			if cut is None:
+				raise
+			pull.interrupt(cut)
+		finally:
+			pull.finish()
+			self._case_threads_pull = None
+		if isinstance(pull.cut, JobTimeoutException):
+			raise pull.cut  # RQ records the timeout; what committed is marked, the rest is fetched again
+
+	def case_threads_pull(self):
+		return getattr(self, "_case_threads_pull", None) or _Pull(self)
+
+	def _uses_our_fetch_loop(self):
+		return super().get_inbound_mails.__func__ is EmailAccount.get_inbound_mails
+
 	def get_inbound_mails(self):
-		if super().get_inbound_mails.__func__ is EmailAccount.get_inbound_mails:
+		if self._uses_our_fetch_loop():
 			mails = self._inbound_mails_one_by_one()
 		else:
 			# Another app (e.g. Helpdesk) replaced the fetch loop: keep theirs.
 			mails = super().get_inbound_mails()
 		for mail in mails:
 			mail.__class__ = _publishing_class(type(mail))
-		return mails
+			yield mail
 
 	def _inbound_mails_one_by_one(self):
 		"""Frappe's fetch loop, but one mail Frappe cannot parse (no From, …) no longer drops the
-		whole batch (under POP, deleted on fetch): it is kept as an Unhandled Email instead."""
+		whole batch: it is kept as an Unhandled Email instead; and nothing is marked seen or deleted
+		before its outcome committed (see the module docstring). Lazy: Frappe's receive() processes
+		and commits each mail before asking for the next."""
 		if not self.enable_incoming:
-			return []
-		mails = []
+			return
+		pull = self.case_threads_pull()
+		fetched = []
 		try:
 			server = self.get_incoming_server(in_receive=True, email_sync_rule=self.build_email_sync_rule())
+			server.__class__ = DeferringEmailServer
+			pull.server = server
 			if self.use_imap:
 				for folder in self.imap_folder:
 					if server.select_imap_folder(folder.folder_name):
 						server.settings["uid_validity"] = folder.uidvalidity
-						messages = server.get_messages(folder=f'"{folder.folder_name}"') or {}
-						mails.extend(self._build_inbound_mails(messages, folder.append_to))
+						name = f'"{folder.folder_name}"'
+						messages = server.get_messages(folder=name) or {}
+						# Frappe marks only under UNSEEN sync (not ALL, nor a re-sync after UIDVALIDITY changed).
+						fetched.append((name, messages, folder.append_to, server.settings.email_sync_rule == "UNSEEN"))
 			else:
-				mails.extend(self._build_inbound_mails(server.get_messages() or {}))
-			server.logout()
+				fetched.append((None, server.get_messages() or {}, None, True))
+		except JobTimeoutException:
+			raise
 		except Exception:
 			self.log_error(title=_("Error while connecting to email account {0}").format(self.name))
-		return mails
+		for folder, messages, append_to, forget in fetched:
+			yield from self._build_inbound_mails(messages, append_to, folder=folder, forget=forget)
 
-	def _build_inbound_mails(self, messages, append_to=None):
+	def _build_inbound_mails(self, messages, append_to=None, folder=None, forget=True):
+		pull = self.case_threads_pull()
 		uids = messages.get("uid_list") or []
+		refs = messages.get("case_threads_refs")  # the UID or POP number of each fetched mail
 		for index, raw in enumerate(messages.get("latest_messages", [])):
-			uid = uids[index] if uids else None
+			if pull.cut is not None:
+				return  # stop at the first mail that did not commit: the rest waits for the next pull
+			ref = refs[index] if refs else (uids[index] if uids else index + 1)
+			uid = ref if self.use_imap else None
 			seen_status = messages.get("seen_status", {}).get(uid)
 			if self.email_sync_option == "UNSEEN" and seen_status == "SEEN":
 				continue
+			key = message_key(raw)
+			uid = frappe.safe_decode(uid) if uid else None
+			pull.fetched.append(Pulled(folder, str(frappe.safe_decode(ref)), key, forget))
+			status, attempts = pull_ledger.begin(self.name, key, uid)
+			step = next_step(status, attempts)
+			if step is Step.SKIP:
+				if self.email_sync_option == "ALL" and uid and key.startswith("mid:"):
+					# What Frappe's "already received" path does: keeps the ALL-sync cursor right.
+					frappe.db.set_value(
+						"Communication",
+						{"message_id": key[4:], "email_account": self.name},
+						"uid",
+						uid,
+						update_modified=False,
+					)
+					frappe.db.commit()
+				continue
+			if step is Step.GIVE_UP:
+				reason = _(
+					"Given up after {0} attempts: the pull stopped each time while processing this email"
+				).format(MAX_ATTEMPTS)
+				keep_unhandled(self, raw, uid, reason, key=key)
+				continue
 			try:
-				yield InboundMail(raw, self, frappe.safe_decode(uid), seen_status, append_to)
-			except Exception:
+				mail = InboundMail(raw, self, uid, seen_status, append_to)
+			except Exception as e:
+				if interruption(e):
+					pull.interrupt(e, key)
+					return
 				self.log_error(title=_("Frappe could not read an inbound email"))
-				keep_unhandled(self, raw, uid, frappe.get_traceback())
+				keep_unhandled(self, raw, uid, frappe.get_traceback(), key=key)
+				continue
+			mail.case_threads_key = key
+			yield mail
+
+	def handle_bad_emails(self, uid, raw, reason):
+		"""Frappe's receive() calls this when something after process() failed (its commit, the
+		notifications): never a second record of a mail whose outcome committed."""
+		pull = getattr(self, "_case_threads_pull", None)
+		if pull is None:
+			return super().handle_bad_emails(uid, raw, reason)
+		cut = interruption(sys.exc_info()[1])
+		if cut is not None:
+			pull.interrupt(cut)
+			return
+		key = message_key(raw)
+		if not pull_ledger.is_settled(self.name, key):
+			keep_unhandled(self, raw, uid, reason, key=key)
 
 	def send_auto_reply(self, communication, email):
 		# Never acknowledge auto-replies, bounces or bulk mail: that is how mail loops start.
 		if email.flags.get("case_threads_silent"):
 			return
 		return super().send_auto_reply(communication, email)
+
+
+class DeferringEmailServer(EmailServer):
+	"""Frappe's EmailServer, but a fetched mail is neither marked \\Seen nor deleted: `forget` does
+	that for the mails whose outcome committed. It also keeps the real UID / POP number of each
+	fetched mail (Frappe pairs them by position, which shifts after a failed fetch), and stops
+	fetching when the server connection breaks (Frappe tries, and logs, every remaining mail)."""
+
+	def get_messages(self, folder="INBOX"):
+		self.case_threads_refs = []
+		out = super().get_messages(folder)
+		out["case_threads_refs"] = self.case_threads_refs
+		return out
+
+	def retrieve_message(self, uid, msg_num):
+		try:
+			if self.settings.use_imap:
+				_status, message = self.imap.uid("fetch", uid, "(BODY.PEEK[] BODY.PEEK[HEADER] FLAGS)")
+				raw = message[0]
+				self.get_email_seen_status(uid, raw[0])
+				self.latest_messages.append(raw[1])
+				self.case_threads_refs.append(uid)
+			else:
+				msg = self.pop.retr(msg_num)
+				self.latest_messages.append(b"\n".join(msg[1]))
+				self.case_threads_refs.append(msg_num)
+		except (OSError, imaplib.IMAP4.abort) as e:
+			raise socket.timeout(str(e)) from e  # get_messages keeps what was fetched and stops
+		except Exception as e:
+			if self.has_login_limit_exceeded(e):
+				raise LoginLimitExceeded(e) from e
+			frappe.log_error("Unable to fetch email", self.make_error_msg(uid, msg_num))
+
+	def forget(self, plan):
+		"""Mark \\Seen (IMAP) or delete (POP) the mails of `plan` ({folder: [refs]}), on the connection
+		of the fetch: a mail not reached stays for the next pull, which skips it as settled."""
+		for folder, refs in plan.items():
+			if self.settings.use_imap:
+				self.imap.select(folder)
+				self.imap.uid("STORE", ",".join(refs), "+FLAGS", "(\\Seen)")
+			else:
+				for ref in refs:
+					self.pop.dele(int(ref))
+
+
+class _Pull:
+	"""One receive(): the mails fetched, the connection kept open to forget them, and what cut the
+	pull short (a lost database connection or a job timeout), if anything."""
+
+	def __init__(self, account):
+		self.account, self.server, self.fetched, self.cut = account, None, [], None
+
+	def interrupt(self, error, key=None):
+		if self.cut is None:
+			self.cut = error
+		reconnect_db()
+		if key:
+			with suppress(Exception):
+				pull_ledger.forget_attempt(self.account.name, key)
+
+	def finish(self):
+		"""Forget on the server exactly the fetched mails whose outcome committed; never raises."""
+		if self.server is None:
+			return
+		try:
+			try:
+				frappe.db.rollback()  # what did not commit is not settled; read a fresh snapshot
+			except Exception:
+				reconnect_db()
+			settled = pull_ledger.settled_keys(self.account.name, {p.key for p in self.fetched})
+			self.server.forget(to_forget(self.fetched, settled))
+		except Exception as e:
+			if isinstance(e, JobTimeoutException) and self.cut is None:
+				self.cut = e
+			# Left unmarked, they are fetched again and skipped as settled by the next pull.
+			self.account.log_error(title=_("Could not mark pulled emails as seen on the mail server"))
+		finally:
+			with suppress(Exception):
+				self.server.logout()  # under POP, QUIT is what applies the deletions
+
+
+# Lost, gone away, killed, server shutdown, idle disconnect.
+LOST_CONNECTION = {2006, 2013, 2055, 1927, 1053, 4031}
+
+
+def interruption(error):
+	"""The error (or its cause) if it is a lost database connection or an RQ job timeout."""
+	seen = set()
+	while error is not None and id(error) not in seen:
+		seen.add(id(error))
+		if isinstance(error, JobTimeoutException | pymysql.InterfaceError):
+			return error
+		if isinstance(error, pymysql.OperationalError) and error.args and error.args[0] in LOST_CONNECTION:
+			return error
+		error = error.__cause__ or error.__context__
+	return None
+
+
+def reconnect_db():
+	"""A fresh database connection: the old one may be dead, or cut mid-reply by a job timeout.
+	Closing it makes the server roll back its transaction and free its locks."""
+	with suppress(Exception):
+		frappe.db._conn.close()
+	frappe.db.connect()
+	frappe.db.rollback()
 
 
 @lru_cache(maxsize=8)

@@ -9,7 +9,7 @@ from frappe import _
 from case_threads.case_threads.doctype.email_route.email_route import enabled_routes
 from case_threads.core import Message, MessageClass, addresses, decide, parse_message
 from case_threads.mail.apply import apply_action, park
-from case_threads.mail.email_account import current_inbound_mail
+from case_threads.mail.email_account import current_inbound_mail, interruption
 from case_threads.mail.evidence import gather_candidates, is_internal_user
 
 SAVEPOINT = "case_threads_inbound"
@@ -47,7 +47,9 @@ def after_insert(communication, method=None):
 		message = parse_message(mail.mail) if mail else message_from_communication(communication)
 		action = decide_for(communication, message)
 		apply_action(communication, message, action)
-	except Exception:
+	except Exception as e:
+		if interruption(e):
+			raise  # a lost database connection or a job timeout is not this email's fault (issue 18)
 		# One bad email must not stop the Email Account's pull: keep it, with the error, for a person.
 		frappe.db.rollback(save_point=SAVEPOINT)
 		communication.reference_doctype = communication.reference_name = None

@@ -26,7 +26,8 @@ from email import message_from_bytes, policy
 from case_threads.tests.loopback import HOST, free_port, stop
 
 DOVECOT = os.environ.get("CASE_THREADS_DOVECOT", "/usr/sbin/dovecot")
-INSTALL_HINT = "run scripts/install-test-deps BENCH_PYTHON (Debian dovecot-imapd, Python aiosmtpd)"
+POP3_BINARY = "/usr/lib/dovecot/pop3"
+INSTALL_HINT = "run scripts/install-test-deps BENCH_PYTHON (Debian dovecot-imapd, dovecot-pop3d, Python aiosmtpd)"
 
 
 class MissingMailServer(RuntimeError):
@@ -58,7 +59,7 @@ instance_name = ct-{port}
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
-protocols = imap
+protocols = {protocols}
 listen = {host}
 ssl = no
 disable_plaintext_auth = no
@@ -90,11 +91,49 @@ service imap-login {{
 }}
 """
 
+POP3_CONF = """\
+service pop3-login {{
+  inet_listener pop3 {{
+    address = {host}
+    port = {pop_port}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+"""
+
 
 class Dovecot:
-	def __init__(self, root, port, users):
+	def __init__(self, root, port, users, pop_port=None):
 		self.root, self.port, self.users = root, port, dict(users)
 		self.host = HOST
+		self.pop_port = pop_port  # POP3 on the same maildirs, when asked for
+		self.process = None
+
+	def start(self, timeout=20):
+		"""Start (or start again, on the same port and maildirs) the server."""
+		conf = os.path.join(self.root, "dovecot.conf")
+		with open(os.path.join(self.root, "stdout.log"), "ab") as output:
+			self.process = subprocess.Popen([DOVECOT, "-F", "-c", conf], stdout=output, stderr=subprocess.STDOUT)
+		_wait_for_banner(
+			self.port, self.process, timeout, lambda: self.log() + _read(os.path.join(self.root, "stdout.log"))
+		)
+
+	def stop(self):
+		"""Stop the server as an admin would: open connections are cut."""
+		if self.process is not None:
+			stop(self.process)
+			self.process = None
+
+	def count(self, user):
+		"""How many messages are in `user`'s INBOX (a POP deletion removes one)."""
+		imap = self.login(user)
+		try:
+			_status, data = imap.select("INBOX", readonly=True)
+			return int(data[0])
+		finally:
+			imap.logout()
 
 	def login(self, user):
 		imap = imaplib.IMAP4(self.host, self.port, timeout=30)
@@ -128,9 +167,12 @@ class Dovecot:
 
 
 @contextlib.contextmanager
-def dovecot(users, timeout=20):
-	"""A Dovecot IMAP server on 127.0.0.1 for `users` ({address: password}); yields a Dovecot."""
+def dovecot(users, timeout=20, pop3=False):
+	"""A Dovecot IMAP server on 127.0.0.1 for `users` ({address: password}); yields a Dovecot.
+	With `pop3`, it also serves POP3 on `pop_port` (Debian package dovecot-pop3d)."""
 	check_available()
+	if pop3 and not os.path.exists(POP3_BINARY):
+		raise MissingMailServer(f"missing Dovecot POP3 ({POP3_BINARY}, Debian package dovecot-pop3d): {INSTALL_HINT}")
 	root = tempfile.mkdtemp(prefix="ct-dovecot-")
 	os.chmod(root, 0o755)  # Dovecot's own users walk into it
 	uid, gid = _mail_owner()
@@ -140,19 +182,20 @@ def dovecot(users, timeout=20):
 	with open(os.path.join(root, "passwd"), "w") as f:
 		f.writelines(f"{user}:{{PLAIN}}{password}::::::\n" for user, password in users.items())
 	port = free_port()
+	pop_port = free_port() if pop3 else None
 	conf = os.path.join(root, "dovecot.conf")
 	with open(conf, "w") as f:
-		f.write(DOVECOT_CONF.format(root=root, host=HOST, port=port, uid=uid, gid=gid))
+		protocols = "imap pop3" if pop3 else "imap"
+		f.write(DOVECOT_CONF.format(root=root, host=HOST, port=port, uid=uid, gid=gid, protocols=protocols))
+		if pop3:
+			f.write(POP3_CONF.format(host=HOST, pop_port=pop_port))
 
-	output = open(os.path.join(root, "stdout.log"), "wb")
-	process = subprocess.Popen([DOVECOT, "-F", "-c", conf], stdout=output, stderr=subprocess.STDOUT)
-	server = Dovecot(root, port, users)
+	server = Dovecot(root, port, users, pop_port)
 	try:
-		_wait_for_banner(port, process, timeout, lambda: server.log() + _read(output.name))
+		server.start(timeout)
 		yield server
 	finally:
-		stop(process)
-		output.close()
+		server.stop()
 		shutil.rmtree(root, ignore_errors=True)
 
 

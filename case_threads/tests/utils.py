@@ -16,6 +16,8 @@ import frappe
 from frappe.email.receive import EmailServer
 from frappe.utils import now_datetime
 
+from case_threads.mail.email_account import DeferringEmailServer
+
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 _uids = itertools.count(1000)
 
@@ -105,6 +107,7 @@ def receive(mailbox, *raw_mails):
 		patch.object(EmailServer, "connect", return_value=True),
 		patch.object(EmailServer, "select_imap_folder", return_value=True),
 		patch.object(EmailServer, "logout", return_value=None),
+		patch.object(DeferringEmailServer, "forget", return_value=None),  # marking \\Seen after commit
 		patch.object(
 			EmailServer, "get_messages", side_effect=lambda folder=None, **kw: messages.get(folder, {})
 		),

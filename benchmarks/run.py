@@ -8,7 +8,10 @@
    of alternating rounds);
 2. time to match a reply at 1k and at `--big` cases, the ratio, and Frappe's own subject fallback
    (`subject LIKE '%…%'` + sender over 60 days) at the same sizes for contrast;
-3. messages/s of the pure decision core over the shared corpus, and peak memory of the receive runs.
+3. messages/s of the pure decision core over the shared corpus, and peak memory of the receive runs;
+4. (issue 18) mails/s pulled over real IMAP (the tests' Dovecot) with the deferred \\Seen marking
+   against the app's fetch loop as it was (marking on fetch), on the app site, and the ratio.
+   `--part marking` runs only this one (e.g. `--part marking --mails 100 --rounds 3`).
 
 Sites: ct-bench.test (with case_threads) and ct-bare.test (frappe only), made on first use with
 the MariaDB user of CASE_THREADS_DB_ROOT_USER/_PASSWORD (as scripts/test does).
@@ -97,8 +100,36 @@ def core_throughput(corpus):
 	return rounds * len(messages) / (time.perf_counter() - start)
 
 
+def marking_comparison(bench, args):
+	"""Pull `--mails` mails over real IMAP, deferred marking vs marking on fetch, alternating."""
+	site = args.app_site or SITES["app"]
+	ensure_site(bench, site, True)
+	samples = {"deferred": [], "on_fetch": []}
+	for _round in range(args.rounds):
+		for mode in samples:
+			samples[mode].append(
+				worker(
+					bench, "--worker", "marking", "--site", site, "--mails", str(args.mails), "--mode", mode
+				)
+			)
+	rates = {mode: statistics.median(row["per_s"] for row in rows) for mode, rows in samples.items()}
+	rows = [
+		(f"pulled over IMAP/s, marking on fetch ({site})", f"{rates['on_fetch']:.1f}"),
+		("pulled over IMAP/s, deferred marking (issue 18)", f"{rates['deferred']:.1f}"),
+		("ratio (target ≥ 0.95)", f"{rates['deferred'] / rates['on_fetch']:.2f}"),
+	]
+	return {"rates": rates, "samples": samples}, rows
+
+
 def main(args):
 	bench = Path(args.bench).expanduser()
+	if args.part == "marking":
+		results, rows = marking_comparison(bench, args)
+		print()
+		for label, value in rows:
+			print(f"{label:<56}{value:>14}")
+		print(json.dumps(results["samples"]))
+		return
 	for kind, site in SITES.items():
 		ensure_site(bench, site, kind == "app")
 	results = {"mails": args.mails, "big": args.big, "rounds": args.rounds}
@@ -151,6 +182,8 @@ def main(args):
 			f"{bare['peak_rss_mb']:.0f} / {app['peak_rss_mb']:.0f}",
 		),
 	]
+	results["marking"], marking_rows = marking_comparison(bench, args)
+	rows += marking_rows
 	print()
 	for label, value in rows:
 		print(f"{label:<56}{value:>14}")
@@ -254,6 +287,38 @@ def receive_worker(site, mails, append_to=None):
 	peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 	frappe.destroy()
 	return {"new_per_s": new_rate, "reply_per_s": reply_rate, "peak_rss_mb": peak}
+
+
+def marking_worker(site, mails, mode):
+	"""Mails/s of Frappe's pull job over a real Dovecot, with the app's deferred marking or without."""
+	frappe = connect(site)
+	sys.path.insert(0, str(REPO))
+	from case_threads.mail import email_account
+	from case_threads.tests.mail_servers import dovecot
+	from case_threads.tests.scenario import mailbox_account, pull
+	from case_threads.tests.utils import build_mail, unique
+
+	email_account.DEFER_MARKING = mode == "deferred"
+	forget_senders(frappe)
+	run = unique("mark")
+	user = f"{run}@ct.test"
+	if frappe.db.exists("DocType", "Email Route") and not frappe.db.exists("Email Route", "bench"):
+		frappe.get_doc(
+			{"doctype": "Email Route", "route_name": "bench", "address_pattern": "*@ct.test"}
+		).insert()
+		frappe.db.commit()
+	with dovecot({user: "pw"}) as imap:
+		account = mailbox_account(imap, user)
+		for i in range(mails):
+			imap.deliver(user, build_mail(f"Printer {run} {i} broken", f"c{i}.{run}@cust.test", to=user))
+		start = time.perf_counter()
+		while imap.unseen(user):
+			pull(account)
+		elapsed = time.perf_counter() - start
+		frappe.db.set_value("Email Account", account, "enable_incoming", 0)
+		frappe.db.commit()
+	frappe.destroy()
+	return {"per_s": mails / elapsed, "mode": mode}
 
 
 def seed_cases(frappe, total):
@@ -397,12 +462,19 @@ if __name__ == "__main__":
 	parser.add_argument("--mails", type=int, default=200)
 	parser.add_argument("--big", type=int, default=50_000)
 	parser.add_argument("--rounds", type=int, default=3, help="receive runs per site, alternating")
-	parser.add_argument("--worker", choices=["receive", "match"])
+	parser.add_argument("--worker", choices=["receive", "match", "marking"])
+	parser.add_argument("--part", choices=["all", "marking"], default="all")
+	parser.add_argument(
+		"--app-site", help="site with the app for the marking comparison (default ct-bench.test)"
+	)
+	parser.add_argument("--mode", choices=["deferred", "on_fetch"], help="(marking worker)")
 	parser.add_argument("--site")
 	parser.add_argument("--append-to", help="(worker) the mailbox makes these documents itself")
 	args = parser.parse_args()
 	if args.worker == "receive":
 		print(json.dumps(receive_worker(args.site, args.mails, args.append_to)))
+	elif args.worker == "marking":
+		print(json.dumps(marking_worker(args.site, args.mails, args.mode)))
 	elif args.worker == "match":
 		print(json.dumps(match_worker(args.site, args.big)))
 	else:

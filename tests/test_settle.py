@@ -6,7 +6,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from case_threads.core.settle import DONE, GIVEN_UP, MAX_ATTEMPTS, PENDING, Pulled, Step, message_key, next_step, to_forget
+from case_threads.core.settle import (
+	DONE,
+	GIVEN_UP,
+	MAX_ATTEMPTS,
+	PENDING,
+	Pulled,
+	Step,
+	message_key,
+	next_step,
+	to_forget,
+)
 
 
 @pytest.mark.parametrize(
@@ -18,9 +28,18 @@ from case_threads.core.settle import DONE, GIVEN_UP, MAX_ATTEMPTS, PENDING, Pull
 		(b"Message-ID: bare-id@x.test\n\nbody", "mid:bare-id@x.test"),
 		("Message-ID: <text@x.test>\n\nbody", "mid:text@x.test"),
 		# Only the header block counts: a quoted Message-ID in the body is not this mail's.
-		(b"From: a@x\n\nMessage-ID: <quoted@x.test>\n", "sha256:" + hashlib.sha256(b"From: a@x\n\nMessage-ID: <quoted@x.test>\n").hexdigest()),
-		(b"From: a@x\nMessage-ID:\n\nbody", "sha256:" + hashlib.sha256(b"From: a@x\nMessage-ID:\n\nbody").hexdigest()),
-		(b"From: a@x\nX-Message-ID: <not@x>\n\nbody", "sha256:" + hashlib.sha256(b"From: a@x\nX-Message-ID: <not@x>\n\nbody").hexdigest()),
+		(
+			b"From: a@x\n\nMessage-ID: <quoted@x.test>\n",
+			"sha256:" + hashlib.sha256(b"From: a@x\n\nMessage-ID: <quoted@x.test>\n").hexdigest(),
+		),
+		(
+			b"From: a@x\nMessage-ID:\n\nbody",
+			"sha256:" + hashlib.sha256(b"From: a@x\nMessage-ID:\n\nbody").hexdigest(),
+		),
+		(
+			b"From: a@x\nX-Message-ID: <not@x>\n\nbody",
+			"sha256:" + hashlib.sha256(b"From: a@x\nX-Message-ID: <not@x>\n\nbody").hexdigest(),
+		),
 	],
 )
 def test_message_key(raw, key):

@@ -81,4 +81,3 @@ def to_forget(pulled: list[Pulled], settled_keys: set[str]) -> dict:
 			if mail.ref not in refs:
 				refs.append(mail.ref)
 	return out
-

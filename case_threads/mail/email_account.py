@@ -61,6 +61,10 @@ from case_threads.mail import pull_ledger
 
 OUR_PATH = "case_threads.mail.email_account.CaseThreadsEmailAccount"
 
+# False: the app's fetch loop as before issue 18 (Frappe marks \\Seen / deletes on fetch). Only the
+# benchmark (benchmarks/run.py, "deferred marking") turns it off, to measure what the guarantee costs.
+DEFER_MARKING = True
+
 # The InboundMail being processed right now (None outside Email Account.receive()).
 current_inbound_mail: ContextVar = ContextVar("case_threads_inbound_mail", default=None)
 
@@ -156,7 +160,7 @@ def _base_class():
 
 class CaseThreadsEmailAccountMixin:
 	def receive(self):
-		if not self._uses_our_fetch_loop():
+		if not (self._uses_our_fetch_loop() and DEFER_MARKING):
 			return super().receive()
 		pull = self._case_threads_pull = _Pull(self)
 		try:
@@ -201,8 +205,9 @@ class CaseThreadsEmailAccountMixin:
 		fetched = []
 		try:
 			server = self.get_incoming_server(in_receive=True, email_sync_rule=self.build_email_sync_rule())
-			server.__class__ = DeferringEmailServer
-			pull.server = server
+			if DEFER_MARKING:
+				server.__class__ = DeferringEmailServer
+				pull.server = server  # logged out by pull.finish(), after the marking
 			if self.use_imap:
 				for folder in self.imap_folder:
 					if server.select_imap_folder(folder.folder_name):
@@ -210,9 +215,13 @@ class CaseThreadsEmailAccountMixin:
 						name = f'"{folder.folder_name}"'
 						messages = server.get_messages(folder=name) or {}
 						# Frappe marks only under UNSEEN sync (not ALL, nor a re-sync after UIDVALIDITY changed).
-						fetched.append((name, messages, folder.append_to, server.settings.email_sync_rule == "UNSEEN"))
+						fetched.append(
+							(name, messages, folder.append_to, server.settings.email_sync_rule == "UNSEEN")
+						)
 			else:
 				fetched.append((None, server.get_messages() or {}, None, True))
+			if not DEFER_MARKING:
+				server.logout()
 		except JobTimeoutException:
 			raise
 		except Exception:
@@ -231,6 +240,9 @@ class CaseThreadsEmailAccountMixin:
 			uid = ref if self.use_imap else None
 			seen_status = messages.get("seen_status", {}).get(uid)
 			if self.email_sync_option == "UNSEEN" and seen_status == "SEEN":
+				continue
+			if not DEFER_MARKING:
+				yield from self._unkeyed_mail(raw, uid, seen_status, append_to)
 				continue
 			key = message_key(raw)
 			uid = frappe.safe_decode(uid) if uid else None
@@ -266,6 +278,15 @@ class CaseThreadsEmailAccountMixin:
 				continue
 			mail.case_threads_key = key
 			yield mail
+
+	def _unkeyed_mail(self, raw, uid, seen_status, append_to):
+		"""The loop before issue 18 (DEFER_MARKING off): no receipt, Frappe marked it on fetch."""
+		uid = frappe.safe_decode(uid) if uid else None
+		try:
+			yield InboundMail(raw, self, uid, seen_status, append_to)
+		except Exception:
+			self.log_error(title=_("Frappe could not read an inbound email"))
+			keep_unhandled(self, raw, uid, frappe.get_traceback())
 
 	def handle_bad_emails(self, uid, raw, reason):
 		"""Frappe's receive() calls this when something after process() failed (its commit, the
@@ -313,7 +334,7 @@ class DeferringEmailServer(EmailServer):
 				self.latest_messages.append(b"\n".join(msg[1]))
 				self.case_threads_refs.append(msg_num)
 		except (OSError, imaplib.IMAP4.abort) as e:
-			raise socket.timeout(str(e)) from e  # get_messages keeps what was fetched and stops
+			raise TimeoutError(str(e)) from e  # get_messages keeps what was fetched and stops
 		except Exception as e:
 			if self.has_login_limit_exceeded(e):
 				raise LoginLimitExceeded(e) from e

@@ -27,7 +27,9 @@ from case_threads.tests.loopback import HOST, free_port, stop
 
 DOVECOT = os.environ.get("CASE_THREADS_DOVECOT", "/usr/sbin/dovecot")
 POP3_BINARY = "/usr/lib/dovecot/pop3"
-INSTALL_HINT = "run scripts/install-test-deps BENCH_PYTHON (Debian dovecot-imapd, dovecot-pop3d, Python aiosmtpd)"
+INSTALL_HINT = (
+	"run scripts/install-test-deps BENCH_PYTHON (Debian dovecot-imapd, dovecot-pop3d, Python aiosmtpd)"
+)
 
 
 class MissingMailServer(RuntimeError):
@@ -115,9 +117,14 @@ class Dovecot:
 		"""Start (or start again, on the same port and maildirs) the server."""
 		conf = os.path.join(self.root, "dovecot.conf")
 		with open(os.path.join(self.root, "stdout.log"), "ab") as output:
-			self.process = subprocess.Popen([DOVECOT, "-F", "-c", conf], stdout=output, stderr=subprocess.STDOUT)
+			self.process = subprocess.Popen(
+				[DOVECOT, "-F", "-c", conf], stdout=output, stderr=subprocess.STDOUT
+			)
 		_wait_for_banner(
-			self.port, self.process, timeout, lambda: self.log() + _read(os.path.join(self.root, "stdout.log"))
+			self.port,
+			self.process,
+			timeout,
+			lambda: self.log() + _read(os.path.join(self.root, "stdout.log")),
 		)
 
 	def stop(self):
@@ -172,7 +179,9 @@ def dovecot(users, timeout=20, pop3=False):
 	With `pop3`, it also serves POP3 on `pop_port` (Debian package dovecot-pop3d)."""
 	check_available()
 	if pop3 and not os.path.exists(POP3_BINARY):
-		raise MissingMailServer(f"missing Dovecot POP3 ({POP3_BINARY}, Debian package dovecot-pop3d): {INSTALL_HINT}")
+		raise MissingMailServer(
+			f"missing Dovecot POP3 ({POP3_BINARY}, Debian package dovecot-pop3d): {INSTALL_HINT}"
+		)
 	root = tempfile.mkdtemp(prefix="ct-dovecot-")
 	os.chmod(root, 0o755)  # Dovecot's own users walk into it
 	uid, gid = _mail_owner()

@@ -315,9 +315,9 @@ class DeferringEmailServer(EmailServer):
 	fetched mail (Frappe pairs them by position, which shifts after a failed fetch), and stops
 	fetching when the server connection breaks (Frappe tries, and logs, every remaining mail)."""
 
-	def get_messages(self, folder="INBOX"):
+	def get_messages(self, *args, **kwargs):
 		self.case_threads_refs = []
-		out = super().get_messages(folder)
+		out = super().get_messages(*args, **kwargs)
 		out["case_threads_refs"] = self.case_threads_refs
 		return out
 

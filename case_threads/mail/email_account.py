@@ -163,17 +163,20 @@ class CaseThreadsEmailAccountMixin:
 		if not (self._uses_our_fetch_loop() and DEFER_MARKING):
 			return super().receive()
 		pull = self._case_threads_pull = _Pull(self)
+		clean = False
 		try:
 			super().receive()
+			clean = True
 		except Exception as e:
 			# A lost database connection outside a mail (Frappe's commit, notifications): what did not
 			# commit waits for the next pull. Anything else is Frappe's to report, as before.
 			cut = interruption(e)
 			if cut is None:
+				clean = True  # Frappe's own report after its loop: each mail committed or rolled back
 				raise
 			pull.interrupt(cut)
 		finally:
-			pull.finish()
+			pull.finish(commit=clean)
 			self._case_threads_pull = None
 		if isinstance(pull.cut, JobTimeoutException):
 			raise pull.cut  # RQ records the timeout; what committed is marked, the rest is fetched again
@@ -367,13 +370,16 @@ class _Pull:
 			with suppress(Exception):
 				pull_ledger.forget_attempt(self.account.name, key)
 
-	def finish(self):
-		"""Forget on the server exactly the fetched mails whose outcome committed; never raises."""
+	def finish(self, commit=True):
+		"""Forget on the server exactly the fetched mails whose outcome committed; never raises.
+
+		`commit`: the receive loop ended cleanly, so what is left is the fetch's own bookkeeping
+		(the folder's UIDVALIDITY), which Frappe commits too; otherwise it is rolled back."""
 		if self.server is None:
 			return
 		try:
 			try:
-				frappe.db.rollback()  # what did not commit is not settled; read a fresh snapshot
+				frappe.db.commit() if commit else frappe.db.rollback()  # and a fresh snapshot to read
 			except Exception:
 				reconnect_db()
 			settled = pull_ledger.settled_keys(self.account.name, {p.key for p in self.fetched})

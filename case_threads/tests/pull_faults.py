@@ -262,3 +262,52 @@ def bare_contrast(site, imap, user, count, kills, seed, timeout=900):
 		return out.get(timeout=timeout)
 	finally:
 		process.join(30)
+
+
+# --- a real RQ worker, on a Redis database of this site's own ------------------------------------
+
+WORKER = """
+import sys
+import frappe
+from frappe.utils import background_jobs
+
+frappe.init(site=sys.argv[1], sites_path=sys.argv[2])
+frappe.local.conf.redis_queue = sys.argv[3]
+# Frappe's worker takes the bench-wide redis_queue, but reuses the connection this process made first.
+connection = background_jobs.get_redis_conn()
+print("worker redis db", connection.connection_pool.connection_kwargs.get("db"), flush=True)
+frappe.destroy()
+background_jobs.start_worker(queue="short", burst=True)
+"""
+
+
+@contextlib.contextmanager
+def isolated_queue(url):
+	"""Enqueue from this process into the Redis database at `url` (not the bench's shared one)."""
+	import redis
+	from frappe.utils import background_jobs
+
+	connection = redis.Redis.from_url(url)
+	saved = background_jobs._redis_queue_conn
+	background_jobs._redis_queue_conn = connection
+	try:
+		yield connection
+	finally:
+		background_jobs._redis_queue_conn = saved
+
+
+def run_worker(url, timeout=180):
+	"""Frappe's `bench worker` code (start_worker, burst) in a process of its own, on `url`."""
+	import subprocess
+	import sys
+
+	sites_path = os.path.abspath(frappe.local.sites_path)
+	result = subprocess.run(
+		[sys.executable, "-c", WORKER, frappe.local.site, sites_path, url],
+		cwd=sites_path,
+		capture_output=True,
+		text=True,
+		timeout=timeout,
+		env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+	)
+	return result.returncode, result.stdout + result.stderr

@@ -33,7 +33,10 @@ from case_threads.tests.scenario import DISPOSITION, SETTINGS, ensure_dispositio
 LONG = os.environ.get("CASE_THREADS_FAULTS_LONG") == "1"
 BARE_SITE = os.environ.get("CASE_THREADS_BARE_SITE")
 SEED = int(os.environ.get("CASE_THREADS_FAULTS_SEED") or secrets.randbelow(10**6))
-BOXES = ("kill", "bare", "db", "stop", "pop", "poison")
+BOXES = ("kill", "bare", "db", "stop", "pop", "poison", "rq")
+# The RQ worker of the timeout test listens on a Redis database of its own, never the bench's shared
+# queue (other sites' jobs): set CASE_THREADS_REDIS_QUEUE to choose another one.
+REDIS_QUEUE = os.environ.get("CASE_THREADS_REDIS_QUEUE") or "redis://127.0.0.1:6379/11"
 
 
 class TestPullFaults(FrappeTestCase):
@@ -342,3 +345,52 @@ class TestPullFaults(FrappeTestCase):
 		self.assertEqual(self.imap.unseen(user), 0)
 		lost, doubled = faults.lost_and_doubled(account, mails)
 		self.assertEqual((lost, doubled), ([], []))
+
+	# -- RQ job timeout -------------------------------------------------------------------------
+
+	def test_rq_job_timeout_of_the_pull_job_through_a_real_worker(self):
+		from frappe.email.doctype.email_account.email_account import pull_from_email_account
+		from frappe.utils.background_jobs import enqueue
+		from rq.job import Job
+		from rq.registry import FailedJobRegistry, FinishedJobRegistry
+
+		box = "rq"
+		account = self.account(box)
+		user = self.users[box]
+		mails = faults.mixed_mails(f"q{SEED}", user, 150, self.rng)
+		for mail in mails:
+			self.imap.deliver(user, mail.raw)
+		url = REDIS_QUEUE
+		ours, timeouts = [], []
+		for _ in range(2):
+			seconds = self.rng.randint(3, 6)
+			with faults.isolated_queue(url) as connection:
+				job = enqueue(pull_from_email_account, "short", timeout=seconds, email_account=account)
+				ours.append(job.id)
+				code, output = faults.run_worker(url)
+				self.assertEqual(code, 0, output)
+				self.assertIn(f"worker redis db {url.rsplit('/', 1)[1]}", output)
+				job = Job.fetch(job.id, connection=connection)
+				timeouts.append((seconds, job.get_status()))
+				self.assertIn("JobTimeoutException", job.latest_result().exc_string or "")
+				# The worker ran our jobs only: nothing of the bench's shared queue.
+				queue = job.origin
+				ran = set(FinishedJobRegistry(queue, connection=connection).get_job_ids())
+				ran |= set(FailedJobRegistry(queue, connection=connection).get_job_ids())
+				self.assertIn(job.id, ran)
+				sites = {Job.fetch(i, connection=connection).kwargs.get("site") for i in ran}
+				self.assertEqual(sites, {frappe.local.site})
+			self.assertGreater(self.imap.unseen(user), 0, "the job timed out before the mailbox was empty")
+		print(f"[pull faults] RQ job timeouts (seconds, status): {timeouts}")
+		faults.pull_until_quiet(self.imap, user, account)
+		self.assert_exactly_once(account, mails)
+		errors = frappe.get_all(
+			"Error Log", filters={"creation": (">=", self.since)}, fields=["method", "error"]
+		)
+		# The only errors: the job runner's record of each timeout, after the pull stopped cleanly.
+		self.assertEqual(
+			[(e.method, "JobTimeoutException" in (e.error or "")) for e in errors],
+			[("frappe.email.doctype.email_account.email_account.pull_from_email_account", True)]
+			* len(errors),
+		)
+		self.assertEqual(frappe.db.count("Unhandled Email", {"email_account": account}), 0)

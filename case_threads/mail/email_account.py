@@ -56,7 +56,7 @@ from frappe.email.doctype.email_account.email_account import EmailAccount
 from frappe.email.receive import EmailServer, InboundMail, LoginLimitExceeded, SentEmailInInboxError
 from rq.timeouts import JobTimeoutException
 
-from case_threads.core.settle import MAX_ATTEMPTS, Pulled, Step, message_key, next_step, to_forget
+from case_threads.core.settle import DONE, GIVEN_UP, MAX_ATTEMPTS, Pulled, Step, message_key, next_step, to_forget
 from case_threads.mail import pull_ledger
 
 OUR_PATH = "case_threads.mail.email_account.CaseThreadsEmailAccount"
@@ -129,7 +129,7 @@ def _publishing_class(cls):
 	return type(f"CaseThreads{cls.__name__}", (_PublishesRawMail, cls), {})
 
 
-def keep_unhandled(email_account, raw, uid, reason, key=None):
+def keep_unhandled(email_account, raw, uid, reason, key=None, settled_as=DONE):
 	"""Record a mail the way Frappe records a failed IMAP mail (Unhandled Email), committed at once
 	(with its receipt settled in the same transaction when the pull keyed it)."""
 	text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
@@ -148,7 +148,7 @@ def keep_unhandled(email_account, raw, uid, reason, key=None):
 		}
 	).insert(ignore_permissions=True)
 	if key:
-		pull_ledger.settle(email_account.name, key)
+		pull_ledger.settle(email_account.name, key, settled_as)
 	frappe.db.commit()
 
 
@@ -268,7 +268,7 @@ class CaseThreadsEmailAccountMixin:
 				reason = _(
 					"Given up after {0} attempts: the pull stopped each time while processing this email"
 				).format(MAX_ATTEMPTS)
-				keep_unhandled(self, raw, uid, reason, key=key)
+				keep_unhandled(self, raw, uid, reason, key=key, settled_as=GIVEN_UP)
 				continue
 			try:
 				mail = InboundMail(raw, self, uid, seen_status, append_to)
@@ -387,8 +387,13 @@ class _Pull:
 		except Exception as e:
 			if isinstance(e, JobTimeoutException) and self.cut is None:
 				self.cut = e
-			# Left unmarked, they are fetched again and skipped as settled by the next pull.
-			self.account.log_error(title=_("Could not mark pulled emails as seen on the mail server"))
+			# Left unmarked, they are fetched again and skipped as settled by the next pull: nothing for
+			# a person to do, so a log line rather than an Error Log.
+			frappe.logger("case_threads").warning(
+				"%s: could not mark pulled emails as seen on the mail server (the next pull will): %s",
+				self.account.name,
+				e,
+			)
 		finally:
 			with suppress(Exception):
 				self.server.logout()  # under POP, QUIT is what applies the deletions

@@ -170,7 +170,7 @@ class TestPullFaults(FrappeTestCase):
 	# -- SIGKILL --------------------------------------------------------------------------------
 
 	def test_sigkill_during_pulls_loses_and_doubles_nothing(self):
-		count, kills, closed = (500, 6, 40) if LONG else (120, 3, 8)
+		count, kills, closed = (500, 6, 40) if LONG else (120, 3, 6)
 		box = "kill"
 		account = self.account(box)
 		cases = self.closed_cases(box, account, closed)
@@ -214,7 +214,7 @@ class TestPullFaults(FrappeTestCase):
 		box = "db"
 		account = self.account(box)
 		user = self.users[box]
-		mails = faults.mixed_mails(f"d{SEED}", user, 90, self.rng)
+		mails = faults.mixed_mails(f"d{SEED}", user, 50, self.rng)
 		for mail in mails:
 			self.imap.deliver(user, mail.raw)
 		process, errors, stop = faults.start_pulls(account)
@@ -261,11 +261,11 @@ class TestPullFaults(FrappeTestCase):
 		user = self.users[box]
 		all_mails = []
 		for where in ("fetch", "processing", "fetch"):
-			mails = faults.mixed_mails(f"s{SEED}{where}{len(all_mails)}", user, 40, self.rng)
+			mails = faults.mixed_mails(f"s{SEED}{where}{len(all_mails)}", user, 25, self.rng)
 			all_mails += mails
 			for mail in mails:
 				self.imap.deliver(user, mail.raw)
-			at = self.rng.randint(3, 35)
+			at = self.rng.randint(3, 22)
 			calls = {"n": 0}
 
 			def stop_at(original):
@@ -295,7 +295,7 @@ class TestPullFaults(FrappeTestCase):
 		box = "pop"
 		account = self.pop_account(box)
 		user = self.users[box]
-		mails = faults.mixed_mails(f"p{SEED}", user, 60, self.rng)
+		mails = faults.mixed_mails(f"p{SEED}", user, 40, self.rng)
 		for mail in mails:
 			self.imap.deliver(user, mail.raw)
 		codes = []
@@ -337,11 +337,16 @@ class TestPullFaults(FrappeTestCase):
 		# It took its pull down MAX_ATTEMPTS times; the next pull gave up on it and went on.
 		self.assertEqual(codes, [-9] * MAX_ATTEMPTS + [0])
 		self.assertEqual(faults.drain(errors), [])
+		frappe.db.commit()  # read what the pulls committed, not this transaction's snapshot
 		kept = frappe.get_all(
 			"Unhandled Email", filters={"email_account": account}, fields=["message_id", "reason"]
 		)
 		self.assertEqual([k.message_id.strip("<>") for k in kept], [mails[3].message_id])
 		self.assertIn(f"{MAX_ATTEMPTS} attempts", kept[0].reason)
+		self.assertEqual(
+			frappe.db.get_value("Inbound Mail Receipt", {"email_account": account, "uid": "4"}, ["status", "attempts"]),
+			("Given Up", MAX_ATTEMPTS + 1),
+		)
 		self.assertEqual(self.imap.unseen(user), 0)
 		lost, doubled = faults.lost_and_doubled(account, mails)
 		self.assertEqual((lost, doubled), ([], []))
@@ -357,7 +362,7 @@ class TestPullFaults(FrappeTestCase):
 		box = "rq"
 		account = self.account(box)
 		user = self.users[box]
-		mails = faults.mixed_mails(f"q{SEED}", user, 150, self.rng)
+		mails = faults.mixed_mails(f"q{SEED}", user, 130, self.rng)
 		for mail in mails:
 			self.imap.deliver(user, mail.raw)
 		url = REDIS_QUEUE

@@ -56,7 +56,16 @@ from frappe.email.doctype.email_account.email_account import EmailAccount
 from frappe.email.receive import EmailServer, InboundMail, LoginLimitExceeded, SentEmailInInboxError
 from rq.timeouts import JobTimeoutException
 
-from case_threads.core.settle import DONE, GIVEN_UP, MAX_ATTEMPTS, Pulled, Step, message_key, next_step, to_forget
+from case_threads.core.settle import (
+	DONE,
+	GIVEN_UP,
+	MAX_ATTEMPTS,
+	Pulled,
+	Step,
+	message_key,
+	next_step,
+	to_forget,
+)
 from case_threads.mail import pull_ledger
 
 OUR_PATH = "case_threads.mail.email_account.CaseThreadsEmailAccount"

@@ -344,7 +344,9 @@ class TestPullFaults(FrappeTestCase):
 		self.assertEqual([k.message_id.strip("<>") for k in kept], [mails[3].message_id])
 		self.assertIn(f"{MAX_ATTEMPTS} attempts", kept[0].reason)
 		self.assertEqual(
-			frappe.db.get_value("Inbound Mail Receipt", {"email_account": account, "uid": "4"}, ["status", "attempts"]),
+			frappe.db.get_value(
+				"Inbound Mail Receipt", {"email_account": account, "uid": "4"}, ["status", "attempts"]
+			),
 			("Given Up", MAX_ATTEMPTS + 1),
 		)
 		self.assertEqual(self.imap.unseen(user), 0)

@@ -103,7 +103,8 @@ def core_throughput(corpus):
 def marking_comparison(bench, args):
 	"""Pull `--mails` mails over real IMAP, deferred marking vs marking on fetch, alternating."""
 	site = args.app_site or SITES["app"]
-	ensure_site(bench, site, True)
+	if not args.app_site:
+		ensure_site(bench, site, True)  # a site given by name is the caller's, already migrated
 	samples = {"deferred": [], "on_fetch": []}
 	for _round in range(args.rounds):
 		for mode in samples:

@@ -70,7 +70,7 @@ from case_threads.mail import pull_ledger
 
 OUR_PATH = "case_threads.mail.email_account.CaseThreadsEmailAccount"
 
-# False: the app's fetch loop as before issue 18 (Frappe marks \\Seen / deletes on fetch). Only the
+# False: the app's fetch loop as before issue 18 (Frappe marks \Seen / deletes on fetch). Only the
 # benchmark (benchmarks/run.py, "deferred marking") turns it off, to measure what the guarantee costs.
 DEFER_MARKING = True
 

@@ -107,7 +107,7 @@ def receive(mailbox, *raw_mails):
 		patch.object(EmailServer, "connect", return_value=True),
 		patch.object(EmailServer, "select_imap_folder", return_value=True),
 		patch.object(EmailServer, "logout", return_value=None),
-		patch.object(DeferringEmailServer, "forget", return_value=None),  # marking \\Seen after commit
+		patch.object(DeferringEmailServer, "forget", return_value=None),  # marking \Seen after commit
 		patch.object(
 			EmailServer, "get_messages", side_effect=lambda folder=None, **kw: messages.get(folder, {})
 		),

@@ -43,7 +43,8 @@ def test_long_name_keeps_its_extension():
 
 
 @pytest.mark.parametrize(
-	"name", ['"><img src=x onerror=alert(1)>.png', "a/b\\c<d>e:f|g?h*i%j#k.txt", "\x00\x1f\x7f.txt", "é" * 300]
+	"name",
+	['"><img src=x onerror=alert(1)>.png', "a/b\\c<d>e:f|g?h*i%j#k.txt", "\x00\x1f\x7f.txt", "é" * 300],
 )
 def test_safe_names_have_nothing_frappe_refuses(name):
 	safe = safe_file_name(name, "f")

@@ -2,14 +2,25 @@
 
 import pytest
 
-from case_threads.core import CaseRef, Candidate, Evidence, MessageClass, Outcome, classify, decide, parse_message
+from case_threads.core import (
+	Candidate,
+	CaseRef,
+	Evidence,
+	MessageClass,
+	Outcome,
+	classify,
+	decide,
+	parse_message,
+)
 from case_threads.core.lifecycle import lifecycle_outcome
 
 SPAM, HUMAN = MessageClass.SPAM, MessageClass.HUMAN
 
 
 def mail(headers="", subject="Cheap printers", extra=""):
-	return parse_message(f"From: x@spam.test\nTo: support@ct.test\nSubject: {subject}\n{headers}\n\nbody\n{extra}".encode())
+	return parse_message(
+		f"From: x@spam.test\nTo: support@ct.test\nSubject: {subject}\n{headers}\n\nbody\n{extra}".encode()
+	)
 
 
 @pytest.mark.parametrize(

@@ -73,9 +73,7 @@ def safe_file_name(name: str, fallback: str) -> str:
 	return name
 
 
-def plan_attachments(
-	mail_size: int, attachments: Sequence[tuple[str, int, str]], limits: Limits
-) -> MailPlan:
+def plan_attachments(mail_size: int, attachments: Sequence[tuple[str, int, str]], limits: Limits) -> MailPlan:
 	"""`attachments`: (name, size in bytes, fallback name) of each, in the email's order."""
 	mail_too_large = bool(limits.max_mail and mail_size > limits.max_mail)
 	plans = []

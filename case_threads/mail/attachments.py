@@ -132,7 +132,9 @@ def save_attachments(mail, doc):
 				)
 		elif error:
 			keep_raw = True
-			lines.append(_("Attachment {0} was left out: it could not be stored ({1}).").format(original, error))
+			lines.append(
+				_("Attachment {0} was left out: it could not be stored ({1}).").format(original, error)
+			)
 	if keep_raw:
 		lines.append(keep_raw_message(raw, doc))
 	if lines:
@@ -186,7 +188,7 @@ def keep_raw_message(raw, doc):
 		link = f'<a href="{escape_html(file.file_url)}">{escape_html(file.file_name)}</a>'
 		return _("The original message is kept as {0}.").format(link)
 	frappe.log_error(title=_("Case Threads could not keep the original message"), message=error)
-	return _("The original message could not be kept ({0}); it stays on the mail server.").format(error)
+	return _("The original message could not be kept ({0}).").format(error)
 
 
 def write_note(doc, lines):

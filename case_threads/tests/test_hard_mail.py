@@ -13,7 +13,15 @@ from frappe.tests.utils import FrappeTestCase
 
 from case_threads import unhandled_api
 from case_threads.tests.test_inbound import setup_routing
-from case_threads.tests.utils import build_mail, case_of, communication_for, make_mailbox, make_user, receive, unique
+from case_threads.tests.utils import (
+	build_mail,
+	case_of,
+	communication_for,
+	make_mailbox,
+	make_user,
+	receive,
+	unique,
+)
 
 HARD = "hard@ct.test"
 MANAGER = "manager.i20@ct.test"
@@ -192,9 +200,7 @@ class TestAttachmentsNeverCostTheCase(HardMailTestCase):
 		previous = settings.max_file_size
 		frappe.db.set_single_value("System Settings", "max_file_size", 1)
 		self.addCleanup(lambda: frappe.db.set_single_value("System Settings", "max_file_size", previous))
-		raw = mail_with(
-			[("plan.pdf", os.urandom(2 * MB), "application/pdf")], to="nobody@unrouted-i20.test"
-		)
+		raw = mail_with([("plan.pdf", os.urandom(2 * MB), "application/pdf")], to="nobody@unrouted-i20.test")
 		comm = self.received(raw)
 		self.assert_no_unhandled(raw)
 		self.assertFalse(comm.reference_name)
@@ -320,7 +326,7 @@ class TestUnhandledEmail(HardMailTestCase):
 		frappe.clear_cache(doctype="Communication")
 
 	def test_case_manager_sees_unhandled_email_of_the_app_mailboxes(self):
-		name, sender, subject, message_id = self.make_unhandled()
+		name, sender, subject, _message_id = self.make_unhandled()
 		other = make_mailbox("elsewhere-i20@ct.test")
 		frappe.db.set_value("Email Account", other.name, "append_to", "ToDo")
 		foreign = frappe.get_doc(
@@ -340,9 +346,13 @@ class TestUnhandledEmail(HardMailTestCase):
 		listed = frappe.get_list("Unhandled Email", pluck="name", limit_page_length=0)
 		self.assertIn(name, listed)
 		self.assertNotIn(foreign.name, listed)
-		self.assertTrue(frappe.has_permission("Unhandled Email", "read", frappe.get_doc("Unhandled Email", name)))
+		self.assertTrue(
+			frappe.has_permission("Unhandled Email", "read", frappe.get_doc("Unhandled Email", name))
+		)
 		self.assertFalse(frappe.has_permission("Unhandled Email", "read", foreign))
-		self.assertFalse(frappe.has_permission("Unhandled Email", "write", frappe.get_doc("Unhandled Email", name)))
+		self.assertFalse(
+			frappe.has_permission("Unhandled Email", "write", frappe.get_doc("Unhandled Email", name))
+		)
 
 		frappe.set_user(AGENT)
 		self.assertRaises(frappe.PermissionError, unhandled_api.unhandled_emails)
@@ -376,7 +386,7 @@ class TestUnhandledEmail(HardMailTestCase):
 		self.assertRaises(frappe.DoesNotExistError, unhandled_api.retry_unhandled_email, name)
 
 	def test_retry_of_an_email_received_meanwhile_only_removes_the_unhandled_copy(self):
-		name, sender, subject, message_id = self.make_unhandled()
+		name, sender, _subject, message_id = self.make_unhandled()
 		self.remove_cause()
 		raw = frappe.db.get_value("Unhandled Email", name, "raw")
 		receive(self.mailbox, raw.encode())  # pulled again by the mailbox

@@ -110,6 +110,27 @@ class HardMailTestCase(FrappeTestCase):
 		message_id = message_id_of(raw).strip("<>")
 		self.assertFalse(frappe.db.exists("Unhandled Email", {"message_id": ("like", f"%{message_id}%")}))
 
+	def make_unhandled(self):
+		"""A real cause: an administrator made a Communication field mandatory, so Frappe refuses to
+		store any received email, and the app keeps it as Unhandled Email."""
+		make_property_setter("Communication", "phone_no", "reqd", "1", "Check")
+		frappe.db.commit()
+		self.addCleanup(self.remove_cause)
+		sender = f"{unique('cust')}@customer.test"
+		subject = f"Lost printer {unique('s')}"
+		raw = build_mail(subject, sender, to=HARD)
+		receive(self.mailbox, raw)
+		message_id = message_id_of(raw)
+		self.assertFalse(frappe.db.exists("Communication", {"message_id": message_id.strip("<>")}))
+		name = frappe.db.get_value("Unhandled Email", {"message_id": message_id})
+		self.assertTrue(name)
+		return name, sender, subject, message_id
+
+	def remove_cause(self):
+		frappe.db.delete("Property Setter", {"doc_type": "Communication", "field_name": "phone_no"})
+		frappe.db.commit()
+		frappe.clear_cache(doctype="Communication")
+
 
 class TestAttachmentsNeverCostTheCase(HardMailTestCase):
 	def test_tag_like_name_then_same_bytes_as_contrato_both_make_their_case(self):
@@ -304,27 +325,6 @@ class TestSpam(HardMailTestCase):
 
 
 class TestUnhandledEmail(HardMailTestCase):
-	def make_unhandled(self):
-		"""A real cause: an administrator made a Communication field mandatory, so Frappe refuses to
-		store any received email, and the app keeps it as Unhandled Email."""
-		make_property_setter("Communication", "phone_no", "reqd", "1", "Check")
-		frappe.db.commit()
-		self.addCleanup(self.remove_cause)
-		sender = f"{unique('cust')}@customer.test"
-		subject = f"Lost printer {unique('s')}"
-		raw = build_mail(subject, sender, to=HARD)
-		receive(self.mailbox, raw)
-		message_id = message_id_of(raw)
-		self.assertFalse(frappe.db.exists("Communication", {"message_id": message_id.strip("<>")}))
-		name = frappe.db.get_value("Unhandled Email", {"message_id": message_id})
-		self.assertTrue(name)
-		return name, sender, subject, message_id
-
-	def remove_cause(self):
-		frappe.db.delete("Property Setter", {"doc_type": "Communication", "field_name": "phone_no"})
-		frappe.db.commit()
-		frappe.clear_cache(doctype="Communication")
-
 	def test_case_manager_sees_unhandled_email_of_the_app_mailboxes(self):
 		name, sender, subject, _message_id = self.make_unhandled()
 		other = make_mailbox("elsewhere-i20@ct.test")
@@ -399,3 +399,91 @@ class TestUnhandledEmail(HardMailTestCase):
 		self.assertFalse(frappe.db.exists("Unhandled Email", name))
 		self.assertEqual(frappe.db.count("Communication", {"message_id": message_id.strip("<>")}), 1)
 		self.assertEqual(frappe.db.count("Case", {"raised_by": sender}), 1)
+
+
+class TestUnhandledEmailOverHttp(HardMailTestCase):
+	"""The same rights over real HTTP (API keys against live_server), as in test_http_permissions."""
+
+	def test_who_may_list_open_and_retry(self):
+		import requests
+
+		from case_threads.tests.live_server import live_server
+		from case_threads.tests.test_http_permissions import api_headers
+
+		name, *_rest, message_id = self.make_unhandled()
+		self.remove_cause()
+		other = make_mailbox("elsewhere-i20@ct.test")
+		frappe.db.set_value("Email Account", other.name, "append_to", "ToDo")
+		foreign = frappe.get_doc(
+			{"doctype": "Unhandled Email", "email_account": other.name, "raw": build_mail("x", "a@b.test")}
+		).insert(ignore_permissions=True)
+		self.addCleanup(lambda: frappe.db.delete("Unhandled Email", foreign.name) or frappe.db.commit())
+		headers = {
+			"guest": {},
+			"agent": api_headers(AGENT),
+			"manager": api_headers(MANAGER),
+			"system_manager": api_headers(make_user("sysman.i20@ct.test", ["System Manager"])),
+		}
+		frappe.db.commit()
+		method = "/api/method/case_threads.unhandled_api."
+		resource = "/api/resource/Unhandled Email/"
+		actual = {}
+		with live_server(frappe.local.site) as url, requests.Session() as http:
+
+			def call(role, verb, path, **data):
+				response = http.request(
+					verb,
+					url + path,
+					headers=headers[role] | {"Accept": "application/json"},
+					**({"params": data} if verb == "GET" else {"json": data}),
+					timeout=60,
+				)
+				http.cookies.clear()
+				return response
+
+			for role in ("guest", "agent", "manager", "system_manager"):
+				listed = call(role, "GET", method + "unhandled_emails")
+				names = {r["name"] for r in listed.json()["message"]} if listed.ok else set()
+				actual[role, "list"] = (listed.status_code, name in names, foreign.name in names)
+				actual[role, "get"] = call(role, "GET", resource + name).status_code
+				actual[role, "get foreign"] = call(role, "GET", resource + foreign.name).status_code
+				actual[role, "retry foreign"] = call(
+					role, "POST", method + "retry_unhandled_email", name=foreign.name
+				).status_code
+			for role in ("guest", "agent"):
+				actual[role, "retry"] = call(
+					role, "POST", method + "retry_unhandled_email", name=name
+				).status_code
+				frappe.db.commit()
+				actual[role, "retry left it"] = bool(frappe.db.exists("Unhandled Email", name))
+			retried = call("manager", "POST", method + "retry_unhandled_email", name=name)
+			actual["manager", "retry"] = retried.status_code
+		frappe.db.commit()
+		self.assertEqual(
+			actual,
+			{
+				("guest", "list"): (403, False, False),
+				("guest", "get"): 403,
+				("guest", "get foreign"): 403,
+				("guest", "retry foreign"): 403,
+				("guest", "retry"): 403,
+				("guest", "retry left it"): True,
+				("agent", "list"): (403, False, False),
+				("agent", "get"): 403,
+				("agent", "get foreign"): 403,
+				("agent", "retry foreign"): 403,
+				("agent", "retry"): 403,
+				("agent", "retry left it"): True,
+				("manager", "list"): (200, True, False),
+				("manager", "get"): 200,
+				("manager", "get foreign"): 403,
+				("manager", "retry foreign"): 403,
+				("system_manager", "list"): (200, True, False),
+				("system_manager", "get"): 200,
+				("system_manager", "get foreign"): 200,
+				("system_manager", "retry foreign"): 403,
+				("manager", "retry"): 200,
+			},
+		)
+		self.assertEqual(retried.json()["message"]["case"], case_of(message_id))
+		self.assertFalse(frappe.db.exists("Unhandled Email", name))

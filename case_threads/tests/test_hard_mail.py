@@ -110,15 +110,15 @@ class HardMailTestCase(FrappeTestCase):
 		message_id = message_id_of(raw).strip("<>")
 		self.assertFalse(frappe.db.exists("Unhandled Email", {"message_id": ("like", f"%{message_id}%")}))
 
-	def make_unhandled(self):
+	def make_unhandled(self, subject=None, to=HARD):
 		"""A real cause: an administrator made a Communication field mandatory, so Frappe refuses to
 		store any received email, and the app keeps it as Unhandled Email."""
 		make_property_setter("Communication", "phone_no", "reqd", "1", "Check")
 		frappe.db.commit()
 		self.addCleanup(self.remove_cause)
 		sender = f"{unique('cust')}@customer.test"
-		subject = f"Lost printer {unique('s')}"
-		raw = build_mail(subject, sender, to=HARD)
+		subject = subject or f"Lost printer {unique('s')}"
+		raw = build_mail(subject, sender, to=to)
 		receive(self.mailbox, raw)
 		message_id = message_id_of(raw)
 		self.assertFalse(frappe.db.exists("Communication", {"message_id": message_id.strip("<>")}))
@@ -385,6 +385,24 @@ class TestUnhandledEmail(HardMailTestCase):
 		frappe.set_user(MANAGER)
 		self.assertRaises(frappe.DoesNotExistError, unhandled_api.retry_unhandled_email, name)
 
+	def test_retry_of_an_unrouted_email_puts_it_in_the_queue(self):
+		"""The receive path decides again: mail to an unrouted address waits, and the retrying Case
+		Manager (who belongs to no mailbox) need not be able to open it."""
+		name, sender, _subject, message_id = self.make_unhandled(to="desk@unrouted-i20.test")
+		self.remove_cause()
+		frappe.set_user(MANAGER)
+		result = unhandled_api.retry_unhandled_email(name)
+		self.assertEqual(frappe.session.user, MANAGER)
+		frappe.set_user("Administrator")
+		comm = communication_for(message_id)
+		self.assertEqual(
+			result["unprocessed"], frappe.db.get_value("Unprocessed Email", {"communication": comm.name})
+		)
+		self.assertTrue(result["unprocessed"])
+		self.assertIsNone(result["case"])
+		self.assertFalse(frappe.db.exists("Unhandled Email", name))
+		self.assertEqual(comm.sender, sender)
+
 	def test_retry_of_an_email_received_meanwhile_only_removes_the_unhandled_copy(self):
 		name, sender, _subject, message_id = self.make_unhandled()
 		self.remove_cause()
@@ -487,3 +505,65 @@ class TestUnhandledEmailOverHttp(HardMailTestCase):
 		)
 		self.assertEqual(retried.json()["message"]["case"], case_of(message_id))
 		self.assertFalse(frappe.db.exists("Unhandled Email", name))
+
+
+class TestUnhandledEmailInTheDesk(HardMailTestCase):
+	"""The Unprocessed Email list's "Unhandled Emails" dialog and the Unhandled Email form's Retry, in
+	Chromium against live_server (as test_browser.py)."""
+
+	@classmethod
+	def setUpClass(cls):
+		from case_threads.tests.browser_utils import desk_user, launch_browser
+		from case_threads.tests.live_server import live_server
+
+		super().setUpClass()
+		cls.playwright, cls.browser = launch_browser()
+		frappe.db.set_single_value("System Settings", "setup_complete", 1)
+		cls.desk_manager = desk_user("desk.manager.i20@ct.test", ["Case Manager"])
+		frappe.db.delete("__UserSettings", {"user": cls.desk_manager})
+		frappe.db.commit()
+		cls.server = live_server(frappe.local.site)
+		cls.url = cls.server.__enter__()
+
+	@classmethod
+	def tearDownClass(cls):
+		cls.server.__exit__(None, None, None)
+		cls.browser.close()
+		cls.playwright.stop()
+		super().tearDownClass()
+
+	def test_case_manager_retries_from_the_list_dialog_and_from_the_form(self):
+		from case_threads.tests.browser_utils import Desk
+
+		# Markup in a subject is shown as text, never run.
+		first, _s, first_subject, first_id = self.make_unhandled(
+			f"<img src=x onerror=alert(1)> {unique('s')}"
+		)
+		second, _s, second_subject, second_id = self.make_unhandled()
+		self.remove_cause()
+		desk = Desk(self.browser, self.url, "hard-mail-unhandled")
+		self.addCleanup(desk.close)
+		page = desk.page
+		desk.login(self.desk_manager)
+		desk.goto("unprocessed-email")
+		page.get_by_role("button", name="Unhandled Emails").click()
+		dialog = desk.dialog("Unhandled Emails")
+		row = dialog.locator("tr", has_text=first_subject)
+		row.wait_for()
+		self.assertIn("MandatoryError", row.inner_text())
+		self.assertEqual(dialog.locator("img[src=x]").count(), 0)
+		desk.shot("unhandled-dialog")
+		row.get_by_role("button", name="Retry").click()
+		self.assertIn("the email is on CASE-", desk.alert("Received again"))
+		dialog.locator("tr", has_text=first_subject).wait_for(state="detached")
+		self.assertFalse(frappe.db.exists("Unhandled Email", first))
+		self.assertTrue(case_of(first_id))
+
+		dialog.locator("tr", has_text=second_subject).get_by_role("link", name="Open").click()
+		desk.wait_form("Unhandled Email", second)
+		desk.shot("unhandled-form")
+		page.locator(".page-actions button", has_text="Retry").click()
+		desk.alert("Received again")
+		desk.wait_form("Case", case_of(second_id))
+		self.assertFalse(frappe.db.exists("Unhandled Email", second))
+		self.assertEqual(desk.errors, [])

@@ -36,15 +36,18 @@ doc_events = {
 doctype_js = {
 	"Communication": ["public/js/case_dialog.js", "public/js/communication.js"],
 	"Unprocessed Email": "public/js/case_dialog.js",
+	"Unhandled Email": "public/js/unhandled_email.js",
 }
 
 permission_query_conditions = {
 	"Unprocessed Email": "case_threads.permissions.unprocessed_email_query",
+	"Unhandled Email": "case_threads.mail.unhandled.unhandled_email_query",
 }
 
 has_permission = {
 	"Unprocessed Email": "case_threads.permissions.unprocessed_email_has_permission",
 	"Communication": "case_threads.permissions.communication_has_permission",
+	"Unhandled Email": "case_threads.mail.unhandled.unhandled_email_has_permission",
 }
 
 # Settled Inbound Mail Receipts (issue 18: no mail lost when a pull dies) are kept 90 days.

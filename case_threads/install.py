@@ -13,6 +13,9 @@ def before_install():
 
 
 def after_install():
+	from case_threads.hard_mail_setup import setup as setup_hard_mail
+
+	setup_hard_mail()
 	if "erpnext" in frappe.get_installed_apps():
 		add_erpnext_fields()
 

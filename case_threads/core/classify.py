@@ -1,4 +1,4 @@
-"""Human mail, or an auto-reply, bounce or bulk mail that must never reopen, clone or be answered."""
+"""Human mail, or an auto-reply, bounce, bulk or spam mail that must never reopen, clone or be answered."""
 
 import re
 from enum import Enum
@@ -11,6 +11,7 @@ class MessageClass(str, Enum):
 	AUTO_REPLY = "auto_reply"
 	BOUNCE = "bounce"
 	BULK = "bulk"
+	SPAM = "spam"
 
 
 DAEMON_RE = re.compile(
@@ -42,6 +43,10 @@ AUTO_SUBJECT_RE = re.compile(
 )
 BOUNCE_PARTS = {"message/delivery-status", "message/global-delivery-status", "message/feedback-report"}
 LIST_PRECEDENCE = {"bulk", "list", "junk"}
+# The receiving mail server's verdict: SpamAssassin's X-Spam-Flag: YES / X-Spam-Status: Yes, score=…,
+# rspamd's X-Spam: Yes. A "No" (most mail carries one) is no verdict.
+SPAM_HEADERS = ("x-spam-flag", "x-spam-status", "x-spam")
+SPAM_YES_RE = re.compile(r"^\s*yes\b", re.IGNORECASE)
 
 
 # Auto-reply and bounce markers stand at the start of a subject; a 10k subject need not be scanned.
@@ -51,6 +56,8 @@ SUBJECT_SCAN = 200
 def classify(message: Message) -> MessageClass:
 	headers = message.headers
 	subject = (message.subject or "")[:SUBJECT_SCAN]
+	if is_spam(headers):
+		return MessageClass.SPAM
 	if _is_bounce(message, headers, subject):
 		return MessageClass.BOUNCE
 	if _is_auto_reply(message, headers, subject):
@@ -58,6 +65,14 @@ def classify(message: Message) -> MessageClass:
 	if _is_bulk(message, headers, subject):
 		return MessageClass.BULK
 	return MessageClass.HUMAN
+
+
+def is_spam(headers) -> bool:
+	"""Any copy of a spam header says yes (parsing keeps every copy, one per line): a sender cannot
+	hide the server's verdict by writing a "No" of their own."""
+	return any(
+		SPAM_YES_RE.match(value) for name in SPAM_HEADERS for value in headers.get(name, "").split("\n")
+	)
 
 
 def _is_bounce(message, headers, subject) -> bool:

@@ -233,6 +233,7 @@ REASONS = {
 	"bounce": "Bounce",
 	"bulk": "Bulk",
 	"error": "Error",
+	"spam": "Spam",
 }
 
 

@@ -108,12 +108,20 @@ class _PublishesRawMail:
 			# Whatever failed (Frappe rejecting the sender, a database error, …), the mail is kept as an
 			# Unhandled Email, for POP too (deleted on fetch), and the Email Account's loop goes on.
 			frappe.db.rollback()
+			if self.flags.get("case_threads_retry"):
+				raise  # A Retry of an Unhandled Email: it is kept already (case_threads.mail.unhandled).
 			traceback = frappe.get_traceback()
 			self.email_account.log_error(title=_("Inbound email kept as Unhandled Email"), message=traceback)
 			keep_unhandled(self.email_account, self.raw_message, self.uid, traceback, key=key)
 			return None
 		finally:
 			current_inbound_mail.reset(token)
+
+	def save_attachments_in_doc(self, doc):
+		# An attachment Frappe refuses, or one over the size limits, no longer fails the whole mail.
+		from case_threads.mail.attachments import save_attachments
+
+		return save_attachments(self, doc)
 
 
 def hold_message_id(message_id):

@@ -6,4 +6,70 @@ frappe.listview_settings["Unprocessed Email"] = {
 		const colors = { Unprocessed: "orange", Processed: "green", Deleted: "gray" };
 		return [__(doc.status), colors[doc.status], "status,=," + doc.status];
 	},
+	onload(listview) {
+		// Mail Frappe itself could not take in (Unhandled Email) is shown to those who can retry it.
+		if (frappe.user.has_role(["Case Manager", "System Manager"])) {
+			listview.page.add_inner_button(__("Unhandled Emails"), () => show_unhandled_emails());
+		}
+	},
 };
+
+function show_unhandled_emails() {
+	const d = new frappe.ui.Dialog({
+		title: __("Unhandled Emails"),
+		size: "extra-large",
+		fields: [{ fieldname: "list", fieldtype: "HTML" }],
+	});
+	const wrapper = d.fields_dict.list.$wrapper;
+	const esc = (v) => frappe.utils.escape_html(v == null ? "" : String(v));
+	const render = () =>
+		frappe.call("case_threads.unhandled_api.unhandled_emails").then(({ message: rows }) => {
+			if (!rows || !rows.length) {
+				wrapper.html(`<p class="text-muted">${__("No Unhandled Emails.")}</p>`);
+				return;
+			}
+			const body = rows
+				.map(
+					(r) => `<tr>
+						<td>${esc(frappe.datetime.str_to_user(r.creation))}</td>
+						<td>${esc(r.email_account)}</td>
+						<td>${esc(r.sender_name ? `${r.sender_name} <${r.sender}>` : r.sender)}</td>
+						<td>${esc(r.subject)}</td>
+						<td><small>${esc(r.reason)}</small></td>
+						<td class="text-nowrap">
+							<a class="btn btn-xs btn-default" href="/app/unhandled-email/${encodeURIComponent(
+								r.name
+							)}">${__("Open")}</a>
+							<button class="btn btn-xs btn-primary" data-retry="${esc(r.name)}">${__(
+								"Retry"
+							)}</button>
+						</td>
+					</tr>`
+				)
+				.join("");
+			wrapper.html(`<table class="table table-sm">
+				<thead><tr>
+					<th>${__("Received On")}</th><th>${__("Mailbox")}</th><th>${__("Sender")}</th>
+					<th>${__("Subject")}</th><th>${__("Reason")}</th><th></th>
+				</tr></thead><tbody>${body}</tbody></table>`);
+			wrapper.find("[data-retry]").on("click", (e) => {
+				const name = e.currentTarget.dataset.retry;
+				case_threads_retry_unhandled(name).then(render);
+			});
+		});
+	d.show();
+	render();
+}
+
+function case_threads_retry_unhandled(name) {
+	return frappe
+		.call({
+			method: "case_threads.unhandled_api.retry_unhandled_email",
+			args: { name },
+			freeze: true,
+		})
+		.then(({ message }) => {
+			frappe.show_alert({ message: message.message, indicator: "green" });
+			cur_list && cur_list.refresh();
+		});
+}

@@ -1,0 +1,5 @@
+from case_threads.hard_mail_setup import setup
+
+
+def execute():
+	setup()

@@ -54,6 +54,10 @@ def make_helpdesk_mailbox(email_id):
 				"email_sync_option": "ALL",
 				"create_contact": 1,
 				"imap_folder": [{"folder_name": "INBOX", "append_to": "HD Ticket"}],
+				# Helpdesk's agents reply from the ticket's mailbox (not the site's default outgoing one).
+				"enable_outgoing": 1,
+				"smtp_server": "127.0.0.1",
+				"smtp_port": 25,
 			}
 		).insert(ignore_permissions=True)
 		frappe.db.commit()
@@ -132,20 +136,9 @@ class TestClassInEffect(NeighbourTestCase):
 
 
 class TestHelpdeskMailbox(NeighbourTestCase):
-	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		settings = frappe.get_single("HD Settings")
-		cls.ack = settings.send_acknowledgement_email
-		settings.db_set("send_acknowledgement_email", 1)
-		frappe.db.commit()
-
-	@classmethod
-	def tearDownClass(cls):
-		if helpdesk_installed():
-			frappe.get_single("HD Settings").db_set("send_acknowledgement_email", cls.ack)
-			frappe.db.commit()
-		super().tearDownClass()
+	# Helpdesk's acknowledgement stays off (its default): v1.14.0 passes `email_headers` to
+	# frappe.sendmail, which Frappe 15.44.2 does not take, so with it on no mail makes a ticket,
+	# with or without this app.
 
 	def test_new_mail_makes_ticket_and_replies_thread_onto_it(self):
 		sender = f"{unique('hd')}@customer.test"
@@ -156,31 +149,32 @@ class TestHelpdeskMailbox(NeighbourTestCase):
 		ticket = ticket_of(message_id_of(first))
 		self.assertTrue(ticket, "the Helpdesk mailbox's mail made no HD Ticket")
 		self.assertEqual(frappe.db.get_value("HD Ticket", ticket, "raised_by"), sender)
-		# Helpdesk's acknowledgement went out (queued) on the ticket.
-		ack = frappe.get_all(
+
+		# An agent answers from Helpdesk (its own reply_via_agent), the ticket waits on the customer.
+		frappe.get_doc("HD Ticket", ticket).reply_via_agent("We are looking into it.")
+		frappe.db.set_value("HD Ticket", ticket, "status", "Replied")
+		frappe.db.commit()
+		agent_mail = frappe.get_all(
 			"Email Queue",
 			filters={"reference_doctype": "HD Ticket", "reference_name": ticket},
 			pluck="message_id",
 		)
-		self.assertEqual(len(ack), 1, "Helpdesk's acknowledgement was not queued")
+		self.assertEqual(len(agent_mail), 1)
 
-		frappe.db.set_value("HD Ticket", ticket, "status", "Replied")
-		frappe.db.commit()
-		# The customer answers the acknowledgement (In-Reply-To only, no References)…
-		reply = build_mail("Re: thanks", sender, to=HELPDESK, in_reply_to=ack[0])
-		# …and writes again on the first mail's thread, with only References.
-		again = build_mail("One more thing", sender, to=HELPDESK, references=message_id_of(first))
+		# The customer answers the agent (In-Reply-To), then writes on the first mail's thread.
+		reply = build_mail("Re: We are looking into it", sender, to=HELPDESK, in_reply_to=agent_mail[0])
+		again = build_mail("One more thing", sender, to=HELPDESK, in_reply_to=message_id_of(first))
 		pull(self.helpdesk, reply, again)
 
 		self.assertEqual(ticket_of(message_id_of(reply)), ticket)
-		self.assertEqual(ticket_of(message_id_of(first)), ticket)
+		self.assertEqual(ticket_of(message_id_of(again)), ticket)
 		# Helpdesk's on_communication_update ran: a customer reply reopens the ticket.
 		self.assertEqual(frappe.db.get_value("HD Ticket", ticket, "status"), "Open")
 		self.assertEqual(frappe.db.count("Case"), cases_before)
 		for raw in (first, reply, again):
 			communication = communication_for(message_id_of(raw))
 			self.assertFalse(frappe.db.exists("Unprocessed Email", {"communication": communication.name}))
-			self.assertNotEqual(communication.reference_doctype, "Case")
+			self.assertEqual(communication.reference_doctype, "HD Ticket")
 		self.assertEqual(self.errors_since_start(), [])
 
 	def test_helpdesk_own_fetch_loop_runs_for_its_mailbox(self):

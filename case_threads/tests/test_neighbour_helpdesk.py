@@ -366,3 +366,13 @@ class TestOneMailToBothKinds(CaseMailboxTestCase):
 
 	def test_case_mailbox_pulls_first(self):
 		self.check_both([self.cases, self.helpdesk])
+
+
+class TestErpnextPartsStayGuarded(NeighbourTestCase):
+	def test_no_customer_link_without_erpnext(self):
+		# Helpdesk brings HD Customer, not ERPNext's Customer: installing it (before or after this
+		# app, whose after_app_install hook ran for it on one of the two sites) adds no Customer link.
+		self.assertNotIn("erpnext", frappe.get_installed_apps())
+		for doctype in ("Case", "Email Route"):
+			self.assertFalse(frappe.get_meta(doctype).has_field("customer"), doctype)
+			self.assertFalse(frappe.db.exists("Custom Field", {"dt": doctype, "fieldname": "customer"}))

@@ -76,7 +76,7 @@ def mail_class(mail, publishing_class):
 def _sided(cls):
 	if issubclass(cls, _SidedMail):
 		return cls
-	return type(cls.__name__, (_SidedMail, cls), {"__module__": cls.__module__})
+	return type(f"Sided{cls.__name__}", (_SidedMail, cls), {"__module__": __name__})
 
 
 def _stored(message_id):

@@ -21,8 +21,10 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import now_datetime
 from frappe.utils.background_jobs import execute_job
 
+from case_threads.core import token_from_message_id
 from case_threads.mail import inbound
 from case_threads.mail.email_account import CaseThreadsEmailAccountMixin, _base_class
+from case_threads.settings import site_secret
 from case_threads.tests.test_inbound import setup_routing
 from case_threads.tests.utils import _uids, build_mail, case_of, communication_for, make_mailbox, unique
 
@@ -160,6 +162,8 @@ class TestHelpdeskMailbox(NeighbourTestCase):
 			pluck="message_id",
 		)
 		self.assertEqual(len(agent_mail), 1)
+		# This app's outbound hooks left Helpdesk's mail alone: no thread token of ours in it.
+		self.assertIsNone(token_from_message_id(agent_mail[0], site_secret()))
 
 		# The customer answers the agent (In-Reply-To), then writes on the first mail's thread.
 		reply = build_mail("Re: We are looking into it", sender, to=HELPDESK, in_reply_to=agent_mail[0])

@@ -380,3 +380,101 @@ class TestErpnextPartsStayGuarded(NeighbourTestCase):
 		for doctype in ("Case", "Email Route"):
 			self.assertFalse(frappe.get_meta(doctype).has_field("customer"), doctype)
 			self.assertFalse(frappe.db.exists("Custom Field", {"dt": doctype, "fieldname": "customer"}))
+
+
+def real_pull(account):
+	"""The scheduler's job for `account`, over the network (a real Dovecot)."""
+	job = getattr(frappe.local, "job", None)
+	try:
+		execute_job(
+			frappe.local.site,
+			PULL,
+			"all",
+			f"pull_from_email_account|{account}",
+			{"email_account": account},
+			is_async=False,
+		)
+	finally:
+		frappe.local.job = job
+
+
+def real_account(imap, user, append_to):
+	doc = frappe.get_doc(
+		{
+			"doctype": "Email Account",
+			"email_account_name": f"IMAP {user}",
+			"email_id": user,
+			"password": imap.users[user],
+			"enable_incoming": 1,
+			"use_imap": 1,
+			"email_server": imap.host,
+			"incoming_port": imap.port,
+			"use_ssl": 0,
+			"use_starttls": 0,
+			"email_sync_option": "UNSEEN",
+			"imap_folder": [{"folder_name": "INBOX", "append_to": append_to}],
+		}
+	).insert(ignore_permissions=True)
+	frappe.db.commit()
+	real_pull(doc.name)  # records the folder's UIDVALIDITY, as a first pull does
+	if not frappe.db.get_value("IMAP Folder", {"parent": doc.name}, "uidvalidity"):
+		raise AssertionError(f"{doc.name} could not log in to Dovecot")
+	return doc.name
+
+
+class TestRealImap(NeighbourTestCase):
+	"""The same through a real Dovecot: Helpdesk's and the app's fetch loops on real IMAP bytes."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		from case_threads.tests.mail_servers import dovecot
+
+		run = unique("imap")
+		cls.hd_user, cls.case_user = f"hd-{run}@hd.test", f"cases-{run}@ct.test"
+		cls._servers = dovecot({cls.hd_user: "pw-hd", cls.case_user: "pw-ct"})
+		cls.imap = cls._servers.__enter__()
+		try:
+			cls.hd_account = real_account(cls.imap, cls.hd_user, "HD Ticket")
+			cls.case_account = real_account(cls.imap, cls.case_user, None)
+		except BaseException:
+			cls._servers.__exit__(None, None, None)
+			raise
+
+	@classmethod
+	def tearDownClass(cls):
+		# Their Dovecot stops here: later pulls of every account must not try it.
+		for account in (getattr(cls, "hd_account", None), getattr(cls, "case_account", None)):
+			if account:
+				frappe.db.set_value("Email Account", account, "enable_incoming", 0)
+		frappe.db.commit()
+		cls._servers.__exit__(None, None, None)
+		super().tearDownClass()
+
+	def test_one_mail_to_both_and_an_unreadable_one_over_real_imap(self):
+		sender = f"{unique('real')}@customer.test"
+		raw = build_mail(f"Over IMAP {unique('i')}", sender, to=f"{self.hd_user}, {self.case_user}")
+		bad = build_mail("No sender " + unique("b"), "placeholder@customer.test", to=self.case_user).replace(
+			b"From: placeholder@customer.test\n", b""
+		)
+		good = build_mail("After the bad one " + unique("g"), sender, to=self.case_user)
+		self.imap.deliver(self.hd_user, raw)
+		for mail in (raw, bad, good):
+			self.imap.deliver(self.case_user, mail)
+
+		real_pull(self.hd_account)
+		real_pull(self.case_account)
+
+		stored = frappe.get_all(
+			"Communication",
+			filters={"message_id": message_id_of(raw).strip("<>")},
+			fields=["email_account", "reference_doctype"],
+		)
+		self.assertEqual(
+			sorted((row.email_account, row.reference_doctype) for row in stored),
+			sorted([(self.case_account, "Case"), (self.hd_account, "HD Ticket")]),
+		)
+		self.assertTrue(frappe.db.exists("Unhandled Email", {"message_id": message_id_of(bad)}))
+		self.assertTrue(case_of(message_id_of(good)))
+		# The one error logged is the app's note that it kept the unreadable mail.
+		self.assertEqual(self.errors_since_start(), ["Frappe could not read an inbound email"])

@@ -20,6 +20,13 @@ override_doctype_class = {
 	"Email Account": "case_threads.mail.email_account.CaseThreadsEmailAccount",
 }
 
+# Installed before Helpdesk, Frappe would use Helpdesk's Email Account class only: in every web
+# request, background job (the scheduler's mail pull is one) and test run the app's mixin is
+# layered over the class in effect. See case_threads/mail/email_account.py.
+before_request = ["case_threads.mail.neighbour.layer_email_account"]
+before_job = ["case_threads.mail.neighbour.layer_email_account"]
+before_tests = "case_threads.mail.neighbour.layer_email_account"
+
 doc_events = {
 	"Communication": {
 		"before_insert": [

@@ -2,15 +2,39 @@
 
 Frappe's Communication keeps neither References, Auto-Submitted, Precedence, Delivered-To nor the
 full encoded Subject, so the app needs the message itself. Frappe Helpdesk replaces the Email
-Account class too (and builds its own InboundMail subclass in `get_inbound_mails`), so instead of
+Account class too (and builds its own InboundMail objects in `get_inbound_mails`), so instead of
 rewriting `get_inbound_mails` this override:
 
 - subclasses whichever Email Account class another app registered before ours, and
 - wraps each InboundMail that class returns (whatever its own class) so that `process()` publishes
   the mail in a context variable that `case_threads.mail.inbound` reads.
 
-If another app's override is registered after ours, ours is not used: the inbound hook then works
-from the Communication's own fields (see `inbound.current_message`).
+Install order (why the mixin is layered at run time). Frappe uses only the LAST registered
+`override_doctype_class` (base_document.import_controller: `class_overrides[doctype][-1]`, in the
+order of the site's installed apps) and caches that class per process and site in
+`frappe.controllers`. Installed after this app, Helpdesk's class wins and ours would never run.
+Reordering the site's installed apps would change every other hook of every app, and patching
+Helpdesk's class would change Helpdesk; neither is a good neighbour. So:
+
+1. Layering: `case_threads.mail.neighbour.layer_email_account`, a `before_request` and `before_job`
+   hook (Frappe's scheduler pulls mail in `pull_from_email_account` jobs, run by `execute_job`,
+   which calls `before_job`), replaces the cached Email Account controller of the process with
+   this mixin over the class Frappe chose (`_account_class(current)`). Installed last, Frappe picks
+   our class directly and `_base_class` finds the one below it. Either way the class in use is
+   `CaseThreadsEmailAccount(mixin, <Helpdesk's or Frappe's class>)`, and other apps' overrides keep
+   working under it.
+2. Fallback: where the class was not layered (a `bench execute`/console pull, or `bench start`,
+   whose DEV_SERVER makes Frappe import the controller for every document, bypassing the cache),
+   `neighbour.inbound_mail` finds the InboundMail being processed on the call stack, so the
+   inbound hook still reads the raw headers. What then does not apply: the app's own fetch loop
+   below, the Unhandled Email safety net of `_PublishesRawMail` (Frappe's own still keeps failed
+   IMAP mail) and the silenced auto-reply acknowledgement.
+
+Mailboxes. For Email Accounts the app decides (no Append To, or Append To = Case, on the account
+and on every IMAP folder: `neighbour.handles`) the app's own fetch loop runs, under any class. For
+the others (e.g. Append To = HD Ticket) the class's own `get_inbound_mails` runs (Helpdesk's) and
+their mails keep their own `process()`; they only get `neighbour._SidedMail`'s Message-ID lookups,
+so that one email sent to both kinds of mailbox is stored once on each side, in either order.
 
 No mail lost when a pull dies (issue 18): at-least-once fetch, exactly-once effect
 -----------------------------------------------------------------------------------
@@ -67,6 +91,8 @@ from case_threads.core.settle import (
 	to_forget,
 )
 from case_threads.mail import pull_ledger
+
+from case_threads.mail import neighbour
 
 OUR_PATH = "case_threads.mail.email_account.CaseThreadsEmailAccount"
 
@@ -202,16 +228,19 @@ class CaseThreadsEmailAccountMixin:
 		return getattr(self, "_case_threads_pull", None) or _Pull(self)
 
 	def _uses_our_fetch_loop(self):
-		return super().get_inbound_mails.__func__ is EmailAccount.get_inbound_mails
+		# The app's own mailboxes (no Append To, or Case), under whichever class is in effect.
+		return neighbour.handles(self)
 
 	def get_inbound_mails(self):
 		if self._uses_our_fetch_loop():
+			# The app's mailbox: its own loop, also under another app's class (Helpdesk's would skip
+			# mail with an X-Auto-Generated header, and drop a whole batch on one unreadable mail).
 			mails = self._inbound_mails_one_by_one()
 		else:
-			# Another app (e.g. Helpdesk) replaced the fetch loop: keep theirs.
+			# Another app's mailbox (e.g. Append To = HD Ticket): its class's own fetch loop and flow.
 			mails = super().get_inbound_mails()
 		for mail in mails:
-			mail.__class__ = _publishing_class(type(mail))
+			mail.__class__ = neighbour.mail_class(mail, _publishing_class)
 			yield mail
 
 	def _inbound_mails_one_by_one(self):

@@ -8,8 +8,10 @@ from frappe import _
 
 from case_threads.case_threads.doctype.email_route.email_route import enabled_routes
 from case_threads.core import Message, MessageClass, addresses, decide, parse_message
+from case_threads.core.neighbours import OURS
+from case_threads.mail import neighbour
 from case_threads.mail.apply import apply_action, park
-from case_threads.mail.email_account import current_inbound_mail, interruption
+from case_threads.mail.email_account import interruption
 from case_threads.mail.evidence import gather_candidates, is_internal_user
 
 SAVEPOINT = "case_threads_inbound"
@@ -23,9 +25,9 @@ def is_ours(communication):
 		and communication.communication_medium == "Email"
 	):
 		return False
-	mail = current_inbound_mail.get()
-	append_to = mail and (mail.append_to or mail.email_account.append_to)
-	return not append_to or append_to == "Case"
+	mail = neighbour.inbound_mail()
+	# Mail of another app's mailbox (e.g. Append To = HD Ticket) stays in that app's flow.
+	return not mail or neighbour.side(mail) == OURS
 
 
 def before_insert(communication, method=None):
@@ -41,7 +43,7 @@ def before_insert(communication, method=None):
 def after_insert(communication, method=None):
 	if not communication.flags.get("case_threads_inbound"):
 		return
-	mail = current_inbound_mail.get()
+	mail = neighbour.inbound_mail()
 	frappe.db.savepoint(SAVEPOINT)
 	try:
 		message = parse_message(mail.mail) if mail else message_from_communication(communication)

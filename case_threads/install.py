@@ -13,6 +13,9 @@ def before_install():
 
 
 def after_install():
+	from case_threads.mail.acknowledge import install_templates
+
+	install_templates()
 	if "erpnext" in frappe.get_installed_apps():
 		add_erpnext_fields()
 

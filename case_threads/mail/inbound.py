@@ -9,6 +9,7 @@ from frappe import _
 from case_threads.case_threads.doctype.email_route.email_route import enabled_routes
 from case_threads.core import Message, MessageClass, addresses, decide, parse_message
 from case_threads.mail.apply import apply_action, park
+from case_threads.mail.autosend import record_bounce
 from case_threads.mail.email_account import current_inbound_mail
 from case_threads.mail.evidence import gather_candidates, is_internal_user
 
@@ -47,6 +48,8 @@ def after_insert(communication, method=None):
 		message = parse_message(mail.mail) if mail else message_from_communication(communication)
 		action = decide_for(communication, message)
 		apply_action(communication, message, action)
+		if action.message_class is MessageClass.BOUNCE:
+			record_bounce(mail)  # loop protection: no automatic mail to that address for a while
 	except Exception:
 		# One bad email must not stop the Email Account's pull: keep it, with the error, for a person.
 		frappe.db.rollback(save_point=SAVEPOINT)

@@ -102,8 +102,11 @@ class OutboundTestCase(FrappeTestCase):
 		cls.tag = unique("t")
 		cls.support = f"support.{cls.tag}@{DOMAIN}"
 		cls.mailbox = account(cls.support)
+		# The site's default outgoing account (frappe.sendmail without a sender needs one).
+		cls.default_box = account(f"default.{cls.tag}@{DOMAIN}", default=1, name="OB default")
 		route(f"support.*@{DOMAIN}")
-		make_user(AGENT, ["Case Agent"], mailboxes=[cls.mailbox.name])
+		# Replying from an email's own form needs Frappe's email right on Communication (Inbox User).
+		make_user(AGENT, ["Case Agent", "Inbox User"], mailboxes=[cls.mailbox.name])
 		set_token_placement("Subject and Header")
 
 	def setUp(self):
@@ -258,7 +261,7 @@ class TestFromTheCaseMailbox(OutboundTestCase):
 			box_c = account(c, smtp=smtp)
 			self.addCleanup(self.disable, box_a.name, box_b.name, box_c.name)
 			route(f"supa.*@{DOMAIN}")
-			make_user(AGENT, ["Case Agent"], mailboxes=[box_a.name, box_b.name, box_c.name])
+			make_user(AGENT, ["Case Agent", "Inbox User"], mailboxes=[box_a.name, box_b.name, box_c.name])
 			frappe.local.outgoing_email_account = {}
 
 			raw = build_mail(
@@ -360,7 +363,7 @@ class TestParticipants(OutboundTestCase):
 		self.assertEqual(people[bob], "Bob B")
 
 		getdoc("Case", case.name)
-		onload = frappe.response.docs[0]["__onload"]["case_threads_composer"]
+		onload = frappe.response.docs[0].get("__onload")["case_threads_composer"]
 		self.assertEqual(onload["sender"], self.support)
 		self.assertEqual(onload["reply_all_cc"], [bob])
 

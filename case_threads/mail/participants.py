@@ -12,12 +12,9 @@ from case_threads.core.participants import new_participants, reply_all_cc
 
 
 def own_addresses():
-	"""The site's own mailboxes (every Email Account), once per request."""
-	if "case_threads_own_addresses" not in frappe.local.cache:
-		frappe.local.cache["case_threads_own_addresses"] = {
-			(a or "").lower() for a in frappe.get_all("Email Account", pluck="email_id") if a
-		}
-	return frappe.local.cache["case_threads_own_addresses"]
+	"""The site's own mailboxes (every Email Account: a small table, read each time so that a
+	mailbox added a moment ago counts at once)."""
+	return {a.lower() for a in frappe.get_all("Email Account", pluck="email_id") if a}
 
 
 def internal_addresses(addresses):

@@ -7,6 +7,7 @@ The decisions are in case_threads.core.participants.
 from email.utils import getaddresses
 
 import frappe
+from frappe.utils import validate_email_address
 
 from case_threads.core.participants import new_participants, reply_all_cc
 
@@ -48,6 +49,8 @@ def add_participants(case_doc, people):
 	existing = [row.email_id for row in case_doc.get("participants") or []]
 	added = []
 	for address, name in new_participants(existing, people, excluded):
+		if not validate_email_address(address):
+			continue  # the Email field would refuse it, and with it the case
 		row = case_doc.append("participants", {"email_id": address, "full_name": name})
 		if not case_doc.is_new():
 			row.db_insert()

@@ -18,6 +18,14 @@ if (!frappe.views.CommunicationComposer.case_threads) {
 			}
 			return fields;
 		}
+		async set_values() {
+			await super.set_values();
+			// Frappe may have put the default account's address there (its signature lookup).
+			const defaults = this.case_threads_defaults();
+			if (defaults && defaults.sender && (this.user_email_accounts || []).includes(defaults.sender)) {
+				await this.dialog.set_value("sender", defaults.sender);
+			}
+		}
 		setup_subject_and_recipients() {
 			super.setup_subject_and_recipients();
 			const defaults = this.case_threads_defaults();

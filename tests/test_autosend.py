@@ -52,7 +52,9 @@ def test_autosend_block(facts, expected):
 	assert autosend_block(facts) == expected
 
 
-@pytest.mark.parametrize("address", ["ada@customer.test", "noreplyfan@x.test", "replyno@x.test", "dan@noreply.test"])
+@pytest.mark.parametrize(
+	"address", ["ada@customer.test", "noreplyfan@x.test", "replyno@x.test", "dan@noreply.test"]
+)
 def test_ordinary_addresses_are_not_noreply(address):
 	assert not is_noreply(address)
 
@@ -100,5 +102,9 @@ def test_failed_recipients_from_headers_and_delivery_status():
 		{"original-recipient": "rfc822;dora@customer.test", "action": "failed"},
 	]
 	headers = {"x-failed-recipients": "eve@customer.test, ada@customer.test"}
-	assert failed_recipients(headers, blocks) == ["eve@customer.test", "ada@customer.test", "dora@customer.test"]
+	assert failed_recipients(headers, blocks) == [
+		"eve@customer.test",
+		"ada@customer.test",
+		"dora@customer.test",
+	]
 	assert failed_recipients({}) == []

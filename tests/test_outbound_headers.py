@@ -75,7 +75,7 @@ def test_sender_is_the_case_mailbox_unless_another_account_was_picked(requested,
 
 
 RAW = (
-	"Content-Type: multipart/mixed; boundary=\"b\"\r\n"
+	'Content-Type: multipart/mixed; boundary="b"\r\n'
 	"MIME-Version: 1.0\r\n"
 	"Subject: Re: Printer\r\n"
 	"From: Agent <agent@corp.test>\r\n"
@@ -121,7 +121,10 @@ def test_set_headers_replaces_adds_and_removes_headers_but_not_the_body():
 
 
 def test_set_headers_refuses_header_injection_and_folds_long_references():
-	out = set_headers(RAW, {"In-Reply-To": "<a@x>\r\nBcc: victim@x", "References": format_ids([f"id{i}@x" for i in range(40)])})
+	out = set_headers(
+		RAW,
+		{"In-Reply-To": "<a@x>\r\nBcc: victim@x", "References": format_ids([f"id{i}@x" for i in range(40)])},
+	)
 	msg = email.message_from_string(out, policy=policy.default)
 	assert "Bcc" not in msg
 	assert all(len(line) < 998 for line in out.split("\r\n"))

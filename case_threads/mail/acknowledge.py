@@ -79,7 +79,11 @@ def acknowledge_new_case(case, communication, action):
 		send_acknowledgement(case, communication, route.acknowledgement_template or DEFAULT_TEMPLATE)
 	except Exception:
 		frappe.db.rollback(save_point=SAVEPOINT)
-		frappe.log_error(title=_("Case Threads could not send an acknowledgement"), reference_doctype="Case", reference_name=case.name)
+		frappe.log_error(
+			title=_("Case Threads could not send an acknowledgement"),
+			reference_doctype="Case",
+			reference_name=case.name,
+		)
 		case.add_note(_("The acknowledgement could not be sent; see the Error Log."))
 
 

@@ -104,9 +104,7 @@ def send_from_case_mailbox(communication, account_name):
 	if not box or not box.email_id:
 		return
 	name, address = parse_addr(communication.sender or get_formatted_email(frappe.session.user))
-	chosen = choose_sender(
-		address, case_address=box.email_id, explicit_addresses=explicit_sender_addresses()
-	)
+	chosen = choose_sender(address, case_address=box.email_id, explicit_addresses=explicit_sender_addresses())
 	if chosen != box.email_id.lower():
 		return
 	if address and address.lower() != chosen and not communication.sender_full_name:
@@ -127,7 +125,14 @@ def email_queue_before_insert(email_queue, method=None):
 	communication = email_queue.communication and frappe.db.get_value(
 		"Communication",
 		email_queue.communication,
-		["name", "sent_or_received", "communication_type", "in_reply_to", "reference_doctype", "reference_name"],
+		[
+			"name",
+			"sent_or_received",
+			"communication_type",
+			"in_reply_to",
+			"reference_doctype",
+			"reference_name",
+		],
 		as_dict=True,
 	)
 	if communication and communication.sent_or_received != "Sent":

@@ -428,7 +428,9 @@ class Scenario:
 		frappe.local.outgoing_email_account = {}
 		# 9. Reply from the customer's email form (reference Communication), no sender picked.
 		customer = f"dora.{self.tag}@customer.test"
-		raw = build_mail("Scanner jammed", f"Dora <{customer}>", to=self.support, cc=f"eli.{self.tag}@customer.test")
+		raw = build_mail(
+			"Scanner jammed", f"Dora <{customer}>", to=self.support, cc=f"eli.{self.tag}@customer.test"
+		)
 		first = self.deliver_and_pull(raw, self.support)
 		case = self.case(first.reference_name)
 		check_fields(case, {"email_account": self.accounts[self.support]})
@@ -453,7 +455,9 @@ class Scenario:
 		(sent,) = self.flush(reply.name)
 		check(sent["From"].addresses[0].addr_spec == self.support, f"From {sent['From']}")
 		check(self.envelope_from(sent) == self.support, f"envelope from {self.envelope_from(sent)}")
-		check((sent["In-Reply-To"] or "").strip("<> ") == first.message_id, f"In-Reply-To {sent['In-Reply-To']}")
+		check(
+			(sent["In-Reply-To"] or "").strip("<> ") == first.message_id, f"In-Reply-To {sent['In-Reply-To']}"
+		)
 		check(first.message_id in (sent["References"] or ""), f"References {sent['References']}")
 		check(find_subject_token(str(sent["Subject"]), tag_format()) == case.thread_token, "no token")
 		check_fields(self.case(case.name), {"status": "Replied"})
@@ -491,12 +495,17 @@ class Scenario:
 		check(ack["Auto-Submitted"] == "auto-replied", f"Auto-Submitted {ack['Auto-Submitted']}")
 		check(self.envelope_from(ack) == self.support, f"acknowledgement envelope {self.envelope_from(ack)}")
 		ooo = self.deliver_and_pull(
-			build_mail("Out of office", newcomer, to=self.support, headers={"Auto-Submitted": "auto-replied"}),
+			build_mail(
+				"Out of office", newcomer, to=self.support, headers={"Auto-Submitted": "auto-replied"}
+			),
 			self.support,
 		)
 		check(not ooo.reference_name, f"out-of-office made or joined case {ooo.reference_name}")
 		check(
-			frappe.db.count("Communication", {"communication_type": "Automated Message", "recipients": newcomer}) == 1,
+			frappe.db.count(
+				"Communication", {"communication_type": "Automated Message", "recipients": newcomer}
+			)
+			== 1,
 			"the out-of-office was acknowledged",
 		)
 		self.step(

@@ -86,7 +86,9 @@ class AckTestCase(FrappeTestCase):
 		frappe.local.outgoing_email_account = {}
 
 	def mail(self, subject=None, sender=None, to=None, **kwargs):
-		raw = build_mail(subject or f"Help {unique('s')}", sender or self.customer(), to=to or self.support, **kwargs)
+		raw = build_mail(
+			subject or f"Help {unique('s')}", sender or self.customer(), to=to or self.support, **kwargs
+		)
 		receive(self.mailbox, raw)
 		frappe.db.commit()
 		return communication_for(email.message_from_bytes(raw)["Message-ID"])
@@ -101,7 +103,9 @@ class TestAcknowledgement(AckTestCase):
 		for name, (subject, _) in TEMPLATES.items():
 			self.assertEqual(frappe.db.get_value("Email Template", name, "subject"), subject)
 		doc = {"name": "CASE-00042", "subject": "Printer", "raised_by": "ada@x.test", "raised_by_name": "Ada"}
-		rendered = frappe.get_doc("Email Template", "Case Acknowledgement (Español)").get_formatted_subject(doc)
+		rendered = frappe.get_doc("Email Template", "Case Acknowledgement (Español)").get_formatted_subject(
+			doc
+		)
 		self.assertEqual(rendered, "Hemos recibido su solicitud CASE-00042: Printer")
 
 	def test_exactly_one_acknowledgement_for_a_new_case_none_for_a_reply(self):
@@ -146,9 +150,7 @@ class TestAcknowledgement(AckTestCase):
 		self.assertFalse(unrouted.reference_name)
 		self.assertTrue(frappe.db.exists("Unprocessed Email", {"communication": unrouted.name}))
 
-		ooo = self.mail(
-			subject="Out of office", sender=customer, headers={"Auto-Submitted": "auto-replied"}
-		)
+		ooo = self.mail(subject="Out of office", sender=customer, headers={"Auto-Submitted": "auto-replied"})
 		self.assertFalse(ooo.reference_name)
 
 		bounce_raw = bounce_for(customer, self.support)
@@ -178,7 +180,7 @@ class TestLoopProtection(AckTestCase):
 		customer = self.customer()
 		first = self.mail(sender=customer)
 		case = frappe.get_doc("Case", first.reference_name)
-		(ack,), (queued,) = acks_to(customer)
+		(_ack,), (queued,) = acks_to(customer)
 		case.status = "Resolved"
 		case.save(ignore_permissions=True)
 		frappe.db.commit()

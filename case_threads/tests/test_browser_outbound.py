@@ -109,7 +109,9 @@ class TestBrowserOutbound(FrappeTestCase):
 			fields=["name", "sender", "owner", "in_reply_to"],
 		)
 		self.assertEqual(len(sent), 1, sent)
-		self.assertEqual((sent[0].sender, sent[0].owner, sent[0].in_reply_to), (self.box.email_id, AGENT, first.name))
+		self.assertEqual(
+			(sent[0].sender, sent[0].owner, sent[0].in_reply_to), (self.box.email_id, AGENT, first.name)
+		)
 		self.assertEqual(frappe.db.get_value("Case", case, ["status", "last_worked_by"]), ("Replied", AGENT))
 
 		desk.goto(f"case/{case}")

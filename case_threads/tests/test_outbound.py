@@ -43,7 +43,12 @@ def account(address, *, smtp=None, default=0, outgoing=1, name=None):
 		doc.save(ignore_permissions=True)
 	else:
 		doc = frappe.get_doc(
-			{"doctype": "Email Account", "email_account_name": name, "imap_folder": [{"folder_name": "INBOX"}], **values}
+			{
+				"doctype": "Email Account",
+				"email_account_name": name,
+				"imap_folder": [{"folder_name": "INBOX"}],
+				**values,
+			}
 		).insert(ignore_permissions=True)
 	frappe.db.commit()
 	return frappe.get_doc("Email Account", doc.name)
@@ -183,7 +188,7 @@ class TestEveryWayOfWritingIsACaseReply(OutboundTestCase):
 	def test_rest_make_with_either_reference_and_sendmail_land_on_the_case(self):
 		"""`communication.email.make` with reference Case and Communication, and
 		frappe.sendmail(reference_doctype="Case"): each is a sent email of the case."""
-		case, first = self.new_case()
+		case, _first = self.new_case()
 		via_case = as_agent(
 			make_communication,
 			doctype="Case",
@@ -223,11 +228,17 @@ class TestEveryWayOfWritingIsACaseReply(OutboundTestCase):
 		self.assertEqual(case.status, "Replied")
 		self.assertEqual(case.first_responded_on, first_response)  # set on the first one only
 		(queued,) = queued_for(sent[1].name)
-		self.assertEqual(token_from_message_id(parsed(queued)["Message-Id"], site_secret()), case.thread_token)
+		self.assertEqual(
+			token_from_message_id(parsed(queued)["Message-Id"], site_secret()), case.thread_token
+		)
 
 		# A notification about the case to an agent is not a reply to the customer.
 		frappe.sendmail(
-			recipients=[AGENT], subject="Assigned", message="x", reference_doctype="Case", reference_name=case.name
+			recipients=[AGENT],
+			subject="Assigned",
+			message="x",
+			reference_doctype="Case",
+			reference_name=case.name,
 		)
 		frappe.db.commit()
 		self.assertEqual(
@@ -380,7 +391,9 @@ class TestParticipants(OutboundTestCase):
 
 		stranger = self.customer_mail(subject=f"About {case.name}", sender=f"{unique('eve')}@evil.test")
 		self.assertNotEqual(stranger.reference_name, case.name)
-		self.assertNotIn(stranger.sender, [r.email_id for r in frappe.get_doc("Case", case.name).participants])
+		self.assertNotIn(
+			stranger.sender, [r.email_id for r in frappe.get_doc("Case", case.name).participants]
+		)
 
 	def test_clone_keeps_mailbox_and_participants(self):
 		bob = f"{unique('bob')}@customer.test"
@@ -388,9 +401,7 @@ class TestParticipants(OutboundTestCase):
 		case.status = "Closed"
 		case.save(ignore_permissions=True)
 		frappe.db.commit()
-		late = self.customer_mail(
-			subject=f"Re: {case.subject} [#{case.thread_token}]", sender=first.sender
-		)
+		late = self.customer_mail(subject=f"Re: {case.subject} [#{case.thread_token}]", sender=first.sender)
 		clone = frappe.get_doc("Case", late.reference_name)
 		self.assertEqual(clone.cloned_from, case.name)
 		self.assertEqual(clone.email_account, self.mailbox.name)

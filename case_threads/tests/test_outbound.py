@@ -2,6 +2,7 @@
 path and real Email Queue; the From/envelope test flushes the queue to a real SMTP capture."""
 
 import email
+import email.utils
 from email import policy
 
 import frappe
@@ -228,6 +229,11 @@ class TestEveryWayOfWritingIsACaseReply(OutboundTestCase):
 		self.assertEqual(case.status, "Replied")
 		self.assertEqual(case.first_responded_on, first_response)  # set on the first one only
 		(queued,) = queued_for(sent[1].name)
+		# Sent by a script as the default account: leaves from the case's mailbox all the same.
+		self.assertEqual(parsed(queued)["From"].addresses[0].addr_spec, self.support)
+		self.assertEqual(parsed(queued)["Reply-To"].addresses[0].addr_spec, self.support)
+		self.assertEqual(queued.email_account, self.mailbox.name)
+		self.assertEqual(email.utils.parseaddr(queued.sender)[1], self.support)
 		self.assertEqual(
 			token_from_message_id(parsed(queued)["Message-Id"], site_secret()), case.thread_token
 		)

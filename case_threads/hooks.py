@@ -10,6 +10,7 @@ app_license = "MIT"
 
 before_install = "case_threads.install.before_install"
 after_install = "case_threads.install.after_install"
+after_migrate = ["case_threads.mail.acknowledge.install_templates"]
 after_app_install = "case_threads.install.after_app_install"
 
 # The smallest override that lets the app read the raw inbound message (References,
@@ -36,7 +37,8 @@ doc_events = {
 		"after_insert": "case_threads.mail.inbound.after_insert",
 	},
 	"Email Queue": {
-		"before_insert": "case_threads.mail.outbound.email_queue_before_insert",
+		"before_insert": ["case_threads.mail.outbound.email_queue_before_insert"],
+		"after_insert": ["case_threads.mail.outbound.email_queue_after_insert"],
 	},
 }
 

@@ -14,8 +14,10 @@ def before_install():
 
 def after_install():
 	from case_threads.hard_mail_setup import setup as setup_hard_mail
+	from case_threads.mail.acknowledge import install_templates
 
 	setup_hard_mail()
+	install_templates()
 	if "erpnext" in frappe.get_installed_apps():
 		add_erpnext_fields()
 

@@ -12,7 +12,9 @@ from frappe.desk.form import assign_to
 from frappe.utils import now_datetime
 
 from case_threads.core import Outcome, lifecycle_outcome, remove_subject_tag
+from case_threads.mail.acknowledge import acknowledge_new_case
 from case_threads.mail.evidence import newest_descendant
+from case_threads.mail.participants import add_participants, record_from_email
 from case_threads.settings import get_settings, tag_format
 
 # Case.subject is Data(1000); a longer subject is kept whole on the email itself.
@@ -48,13 +50,20 @@ def _unprocessed(communication, message, action):
 def _new_case(communication, message, action):
 	defaults = dict(action.route.defaults) if action.route else {}
 	subject = remove_subject_tag(message.subject or communication.subject, tag_format()).strip()
-	return new_case_from_email(communication, subject, defaults).name
+	if action.route and action.route.email_account:
+		defaults["email_account"] = action.route.email_account
+	case = new_case_from_email(communication, subject, defaults)
+	acknowledge_new_case(case, communication, action)
+	return case.name
 
 
 def new_case_from_email(communication, subject=None, defaults=None):
 	"""A Case raised by the sender of `communication`, linked to it (F3, F10)."""
 	defaults = dict(defaults or {})
 	assignment_rule = defaults.pop("assignment_rule", None)
+	# The mailbox that received it, else the route's (F20).
+	email_account = communication.email_account or defaults.pop("email_account", None)
+	defaults.pop("email_account", None)
 	case = frappe.get_doc(
 		{
 			"doctype": "Case",
@@ -64,9 +73,11 @@ def new_case_from_email(communication, subject=None, defaults=None):
 			"contact": contact_for(communication.sender),
 			"channel": CHANNELS.get(communication.communication_medium, "Email"),
 			"last_customer_update": communication.communication_date,
+			"email_account": email_account,
 			**{key: value for key, value in defaults.items() if value},
 		}
 	)
+	record_from_email(case, communication)
 	case.insert(ignore_permissions=True)
 	link(communication, case.name, case)
 	if assignment_rule:
@@ -154,6 +165,7 @@ def clone_case(original):
 		).insert(ignore_permissions=True)
 	for user in original.get_assigned_users():
 		assign_to.add({"assign_to": [user], "doctype": "Case", "name": clone.name}, ignore_permissions=True)
+	add_participants(clone, [(row.email_id, row.full_name) for row in original.get("participants") or []])
 	original.db_set("cloned_to", clone.name)
 	# assign_to.add wrote the clone's assignees to the database, not to this document.
 	clone._assign = frappe.db.get_value("Case", clone.name, "_assign")
@@ -189,7 +201,8 @@ def open_assignees(case):
 
 
 def after_customer_email(case, communication):
-	"""Sticky agent (F6) and the assignee's notification (F14)."""
+	"""Participants (F21), sticky agent (F6) and the assignee's notification (F14)."""
+	record_from_email(case, communication)
 	settings = get_settings()
 	assignees = open_assignees(case)
 	sticky = case.last_worked_by

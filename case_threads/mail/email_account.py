@@ -355,6 +355,11 @@ class CaseThreadsEmailAccountMixin:
 		# Never acknowledge auto-replies, bounces or bulk mail: that is how mail loops start.
 		if email.flags.get("case_threads_silent"):
 			return
+		# Mail the app decided for (a case or the Unprocessed queue) is acknowledged by the app's own
+		# per-route acknowledgement (case_threads.mail.acknowledge), never a second time by Frappe's
+		# per-account enable_auto_reply.
+		if communication and communication.flags.get("case_threads_inbound"):
+			return
 		return super().send_auto_reply(communication, email)
 
 

@@ -14,6 +14,7 @@ from case_threads.core import (
 	find_subject_token,
 	tokens_from_headers,
 )
+from case_threads.mail.participants import is_participant
 from case_threads.settings import site_secret, tag_format
 
 # A clone chain longer than this is a data error, not a thread; stop following it.
@@ -88,10 +89,13 @@ def case_by_token(token):
 
 
 def sender_took_part(case_name, sender):
-	"""Whether `sender` raised the case or wrote or received one of its emails."""
+	"""Whether `sender` raised the case, is one of its participants, or wrote or received one of
+	its emails."""
 	if not sender:
 		return False
 	if (frappe.db.get_value("Case", case_name, "raised_by") or "").lower() == sender:
+		return True
+	if is_participant(case_name, sender):
 		return True
 	communication = frappe.qb.DocType("Communication")
 	pattern = f"%{sender}%"

@@ -11,6 +11,7 @@ from case_threads.core import Message, MessageClass, addresses, decide, parse_me
 from case_threads.core.neighbours import OURS
 from case_threads.mail import neighbour
 from case_threads.mail.apply import apply_action, park
+from case_threads.mail.autosend import record_bounce
 from case_threads.mail.email_account import interruption
 from case_threads.mail.evidence import gather_candidates, is_internal_user
 
@@ -49,6 +50,8 @@ def after_insert(communication, method=None):
 		message = parse_message(mail.mail) if mail else message_from_communication(communication)
 		action = decide_for(communication, message)
 		apply_action(communication, message, action)
+		if action.message_class is MessageClass.BOUNCE:
+			record_bounce(mail)  # loop protection: no automatic mail to that address for a while
 	except Exception as e:
 		if interruption(e):
 			raise  # a lost database connection or a job timeout is not this email's fault (issue 18)

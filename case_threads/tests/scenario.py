@@ -403,7 +403,115 @@ class Scenario:
 			not errors and not unhandled and not failed,
 			f"errors on the way: Error Log {errors}, {unhandled} Unhandled Email, {failed} Unprocessed with an error",
 		)
+		self.outbound_steps()
 		self.say(f"scenario passed: {self.steps} steps in {time.monotonic() - started:.1f}s")
+
+	def flush(self, communication_name):
+		"""What the scheduler's flush does for the Email Queue rows of one Communication."""
+		queued = frappe.get_all("Email Queue", filters={"communication": communication_name}, pluck="name")
+		check(queued, f"no Email Queue row for {communication_name}")
+		testing_email = frappe.flags.testing_email
+		frappe.flags.testing_email = True
+		try:
+			for name in queued:
+				frappe.get_doc("Email Queue", name).send()
+			frappe.db.commit()
+		finally:
+			frappe.flags.testing_email = testing_email
+		return [self.captured(frappe.db.get_value("Email Queue", name, "message_id")) for name in queued]
+
+	def envelope_from(self, message):
+		return self.smtp.envelopes[self.smtp.messages.index(message)][0]
+
+	def outbound_steps(self):
+		"""Issue 10: the agent's side of the thread, over real SMTP."""
+		frappe.local.outgoing_email_account = {}
+		# 9. Reply from the customer's email form (reference Communication), no sender picked.
+		customer = f"dora.{self.tag}@customer.test"
+		raw = build_mail(
+			"Scanner jammed", f"Dora <{customer}>", to=self.support, cc=f"eli.{self.tag}@customer.test"
+		)
+		first = self.deliver_and_pull(raw, self.support)
+		case = self.case(first.reference_name)
+		check_fields(case, {"email_account": self.accounts[self.support]})
+		check(
+			{p.email_id for p in case.participants} == {customer, f"eli.{self.tag}@customer.test"},
+			f"participants of {case.name}: {[p.email_id for p in case.participants]}",
+		)
+		result = make_communication(
+			doctype="Communication",
+			name=first.name,
+			content="Open the lid and pull gently.",
+			subject=f"Re: {first.subject}",
+			recipients=customer,
+			send_email=1,
+		)
+		frappe.db.commit()
+		reply = frappe.get_doc("Communication", result["name"])
+		check(
+			(reply.reference_doctype, reply.reference_name) == ("Case", case.name),
+			f"reply from the email form is on {reply.reference_doctype} {reply.reference_name}",
+		)
+		(sent,) = self.flush(reply.name)
+		check(sent["From"].addresses[0].addr_spec == self.support, f"From {sent['From']}")
+		check(self.envelope_from(sent) == self.support, f"envelope from {self.envelope_from(sent)}")
+		check(
+			(sent["In-Reply-To"] or "").strip("<> ") == first.message_id, f"In-Reply-To {sent['In-Reply-To']}"
+		)
+		check(first.message_id in (sent["References"] or ""), f"References {sent['References']}")
+		check(find_subject_token(str(sent["Subject"]), tag_format()) == case.thread_token, "no token")
+		check_fields(self.case(case.name), {"status": "Replied"})
+		check(self.case(case.name).first_responded_on, "first response not recorded")
+		self.step(
+			f"reply from the email form of {first.name} → on {case.name} (Replied, first response), "
+			f"sent over SMTP From and envelope {self.support}, In-Reply-To the customer's mail"
+		)
+
+		# 10. The customer's answer keeps only In-Reply-To.
+		raw = build_mail(
+			f"Re: {first.subject}", customer, to=self.support, in_reply_to=str(sent["Message-ID"]).strip()
+		)
+		answer = self.deliver_and_pull(raw, self.support)
+		check(answer.reference_name == case.name, f"In-Reply-To-only answer went to {answer.reference_name}")
+		check_fields(self.case(case.name), {"status": "Open"})
+		self.step(f"customer answer with only In-Reply-To → {case.name}, Open again")
+
+		# 11. The route acknowledges new cases: exactly one, over SMTP, from the mailbox.
+		frappe.db.set_value(
+			"Email Route", self.route, {"acknowledge": 1, "acknowledgement_template": "Case Acknowledgement"}
+		)
+		frappe.cache.delete_value(ROUTES_CACHE_KEY)
+		frappe.db.commit()
+		newcomer = f"fred.{self.tag}@customer.test"
+		fresh = self.deliver_and_pull(build_mail("Need a quote", newcomer, to=self.support), self.support)
+		acks = frappe.get_all(
+			"Communication",
+			filters={"communication_type": "Automated Message", "reference_name": fresh.reference_name},
+			pluck="name",
+		)
+		check(len(acks) == 1, f"expected one acknowledgement for {fresh.reference_name}, found {acks}")
+		(ack,) = self.flush(acks[0])
+		check(fresh.reference_name in str(ack["Subject"]), f"acknowledgement subject {ack['Subject']}")
+		check(ack["Auto-Submitted"] == "auto-replied", f"Auto-Submitted {ack['Auto-Submitted']}")
+		check(self.envelope_from(ack) == self.support, f"acknowledgement envelope {self.envelope_from(ack)}")
+		ooo = self.deliver_and_pull(
+			build_mail(
+				"Out of office", newcomer, to=self.support, headers={"Auto-Submitted": "auto-replied"}
+			),
+			self.support,
+		)
+		check(not ooo.reference_name, f"out-of-office made or joined case {ooo.reference_name}")
+		check(
+			frappe.db.count(
+				"Communication", {"communication_type": "Automated Message", "recipients": newcomer}
+			)
+			== 1,
+			"the out-of-office was acknowledged",
+		)
+		self.step(
+			f"route acknowledges: one acknowledgement for {fresh.reference_name} over SMTP "
+			f"(subject {str(ack['Subject'])!r}, Auto-Submitted); an out-of-office → none"
+		)
 
 
 def check(condition, message):

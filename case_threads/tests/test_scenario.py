@@ -16,5 +16,5 @@ class TestMailScenario(FrappeTestCase):
 		lines = []
 		steps = run_scenario(say=lines.append)
 		print("\n".join(lines))
-		self.assertEqual(steps, 8)
+		self.assertEqual(steps, 11)
 		self.assertTrue(lines[-1].startswith("scenario passed"), lines[-1])

@@ -1,6 +1,44 @@
 // Copyright (c) 2026, case_threads developers and contributors
 // License: MIT. See license.txt
 
+// F20/F21: the composer on a case leaves from the case's mailbox, and Reply All proposes its
+// participants. The server applies the same rule (case_threads.mail.outbound) for every way of sending.
+if (!frappe.views.CommunicationComposer.case_threads) {
+	const Composer = frappe.views.CommunicationComposer;
+	frappe.views.CommunicationComposer = class extends Composer {
+		case_threads_defaults() {
+			const frm = this.frm;
+			return (frm && frm.doctype === "Case" && frm.doc.__onload && frm.doc.__onload.case_threads_composer) || null;
+		}
+		get_fields() {
+			const fields = super.get_fields();
+			const defaults = this.case_threads_defaults();
+			if (defaults && defaults.sender && (this.user_email_accounts || []).includes(defaults.sender)) {
+				this.sender = defaults.sender;
+			}
+			return fields;
+		}
+		async set_values() {
+			await super.set_values();
+			// Frappe may have put the default account's address there (its signature lookup).
+			const defaults = this.case_threads_defaults();
+			if (defaults && defaults.sender && (this.user_email_accounts || []).includes(defaults.sender)) {
+				await this.dialog.set_value("sender", defaults.sender);
+			}
+		}
+		setup_subject_and_recipients() {
+			super.setup_subject_and_recipients();
+			const defaults = this.case_threads_defaults();
+			if (!defaults || !this.reply_all) return;
+			const split = (value) => (value || "").split(",").map((a) => a.trim().toLowerCase()).filter(Boolean);
+			const present = new Set([...split(this.recipients), ...split(this.cc)]);
+			const extra = (defaults.reply_all_cc || []).filter((a) => !present.has(a));
+			if (extra.length) this.cc = [...split(this.cc), ...extra].join(", ");
+		}
+	};
+	frappe.views.CommunicationComposer.case_threads = true;
+}
+
 frappe.ui.form.on("Case", {
 	setup(frm) {
 		// F14: an email arrived on this case while it is open here.

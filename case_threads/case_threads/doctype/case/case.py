@@ -21,6 +21,12 @@ class Case(Document):
 		if not self.opened_on:
 			self.opened_on = now_datetime()
 
+	def onload(self):
+		# The composer preselects the case's mailbox and proposes its participants (F20, F21).
+		from case_threads.mail.participants import composer_defaults
+
+		self.set_onload("case_threads_composer", composer_defaults(self))
+
 	def validate(self):
 		self.stamp_status_times()
 		self.check_disposition()
@@ -57,6 +63,8 @@ class Case(Document):
 		"""
 		if communication.sent_or_received != "Sent" or communication.communication_medium != "Email":
 			return
+		if communication.communication_type != "Communication":
+			return  # the app's own automatic mail (an acknowledgement) is not an agent's reply
 		values = {"last_worked_by": communication.owner}
 		if self.status == "Open":
 			values["status"] = "Replied"

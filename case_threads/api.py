@@ -13,12 +13,15 @@ from case_threads.core import (
 	match_route,
 	matches_per_address,
 	parse_message,
+	remove_subject_tag,
+	subjects_match,
 )
 from case_threads.core.parsing import Message
 from case_threads.mail.apply import REASONS, apply_action, new_case_from_email
 from case_threads.mail.evidence import is_internal_user, newest_descendant
 from case_threads.mail.inbound import message_from_communication
 from case_threads.mail.requeue import return_to_queue
+from case_threads.settings import tag_format
 
 CASE_FIELDS_FROM_DIALOG = ("queue", "priority", "case_type", "customer")
 
@@ -157,7 +160,7 @@ def unlinked_emails(case):
 		senders.update(frappe.get_all("Contact Email", filters={"parent": doc.contact}, pluck="email_id"))
 	if not senders:
 		return []
-	return frappe.get_list(
+	emails = frappe.get_list(
 		"Communication",
 		filters={"sender": ("in", list(senders)), "communication_type": "Communication"},
 		or_filters={"reference_doctype": ("is", "not set"), "reference_name": ("is", "not set")},
@@ -165,6 +168,11 @@ def unlinked_emails(case):
 		order_by="communication_date desc",
 		limit_page_length=50,
 	)
+	# Emails on the case's own subject (whatever Re:/AW:/Fwd: a mail client put before it) first.
+	for row in emails:
+		subject = remove_subject_tag(row.subject or "", tag_format())
+		row.same_subject = subjects_match(subject, doc.subject or "")
+	return sorted(emails, key=lambda row: not row.same_subject)
 
 
 @frappe.whitelist()

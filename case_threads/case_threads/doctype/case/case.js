@@ -98,7 +98,7 @@ function case_threads_connect_email(frm) {
 					reqd: 1,
 					options: rows.map((e) => ({
 						value: e.name,
-						label: `${frappe.datetime.str_to_user(e.communication_date)} · ${e.subject || ""}`,
+						label: `${e.same_subject ? "★ " : ""}${frappe.datetime.str_to_user(e.communication_date)} · ${e.subject || ""}`,
 					})),
 				},
 			],

@@ -492,8 +492,12 @@ class TestSmallFaults(LifecycleTestCase):
 
 	def test_connect_email_lists_the_same_subject_first(self):
 		case, _ = self.new_case()
-		other = self.unrouted(case.raised_by, subject="Something else entirely")
+		# The same subject arrives first, so the newest-first order alone would list it last.
 		same = self.unrouted(case.raised_by, subject=f"AW: Re: {case.subject}")
+		other = self.unrouted(case.raised_by, subject="Something else entirely")
+		frappe.db.set_value(
+			"Communication", same.name, "communication_date", add_to_date(now_datetime(), hours=-1)
+		)
 		rows = api.unlinked_emails(case.name)
 		self.assertEqual([r.name for r in rows][:1], [same.name])
 		self.assertEqual(

@@ -23,15 +23,6 @@ def doctypes_sync_for_would_import():
 	return {frappe.get_file_json(path)["name"] for path in files if "/doctype/" in path}
 
 
-def poison_module_map():
-	"""For scripts/check-install-stale-map: put a map without this app into the site's Redis."""
-	frappe.setup_module_map()
-	stale = {app: modules for app, modules in frappe.local.app_modules.items() if app != APP}
-	frappe.cache.set_value("app_modules", stale)
-	frappe.cache.set_value("installed_app_modules", stale)
-	print("app -> module map in Redis:", sorted(frappe.cache.get_value("app_modules")))
-
-
 class TestStaleModuleMap(FrappeTestCase):
 	def setUp(self):
 		self.addCleanup(self.restore)

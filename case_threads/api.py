@@ -33,9 +33,10 @@ def _communication(name, ptype="read"):
 
 
 def _unprocessed_for(communication_name):
-	"""The Unprocessed Email still waiting with this email, if any."""
+	"""The Unprocessed Email still holding this email (waiting, or deleted as spam), if any."""
 	name = frappe.db.get_value(
-		"Unprocessed Email", {"communication": communication_name, "status": "Unprocessed"}
+		"Unprocessed Email",
+		{"communication": communication_name, "status": ("in", ("Unprocessed", "Deleted"))},
 	)
 	return name and frappe.get_doc("Unprocessed Email", name)
 

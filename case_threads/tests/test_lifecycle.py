@@ -286,6 +286,8 @@ class TestNothingLost(LifecycleTestCase):
 				lambda: frappe.delete_doc("Case", case_of(names[3]), ignore_permissions=True),
 			),
 			("delete 2 again", lambda: api.unprocessed_delete(queue[names[2]])),
+			# Connected from the email's own form while its queue row says Deleted.
+			("connect deleted 2 to the routed case", lambda: api.connect_to_case(names[2], routed.name)),
 		]
 		for step, action in steps:
 			action()
@@ -293,7 +295,8 @@ class TestNothingLost(LifecycleTestCase):
 			self.assert_one_place(names, step)
 		# Where each ended, as the steps say.
 		self.assertEqual(case_of(names[1]), routed.name)
-		self.assertEqual(frappe.db.get_value("Unprocessed Email", queue[names[2]], "status"), "Deleted")
+		self.assertEqual(case_of(names[2]), routed.name)
+		self.assertEqual(frappe.db.get_value("Unprocessed Email", queue[names[2]], "status"), "Processed")
 		for name in (names[0], names[3]):
 			self.assertEqual(
 				frappe.db.get_value("Unprocessed Email", {"communication": name}, ["status", "reason"]),

@@ -13,11 +13,15 @@ from case_threads.core import (
 	match_route,
 	matches_per_address,
 	parse_message,
+	remove_subject_tag,
+	subjects_match,
 )
 from case_threads.core.parsing import Message
 from case_threads.mail.apply import REASONS, apply_action, new_case_from_email
-from case_threads.mail.evidence import is_internal_user
+from case_threads.mail.evidence import is_internal_user, newest_descendant
 from case_threads.mail.inbound import message_from_communication
+from case_threads.mail.requeue import return_to_queue
+from case_threads.settings import tag_format
 
 CASE_FIELDS_FROM_DIALOG = ("queue", "priority", "case_type", "customer")
 
@@ -29,9 +33,10 @@ def _communication(name, ptype="read"):
 
 
 def _unprocessed_for(communication_name):
-	"""The Unprocessed Email still waiting with this email, if any."""
+	"""The Unprocessed Email still holding this email (waiting, or deleted as spam), if any."""
 	name = frappe.db.get_value(
-		"Unprocessed Email", {"communication": communication_name, "status": "Unprocessed"}
+		"Unprocessed Email",
+		{"communication": communication_name, "status": ("in", ("Unprocessed", "Deleted"))},
 	)
 	return name and frappe.get_doc("Unprocessed Email", name)
 
@@ -72,6 +77,10 @@ def connect_to_case(communication, case, confirm_clone=0):
 def _connect(comm, case, confirm_clone):
 	target = frappe.get_doc("Case", case)
 	target.check_permission("write")
+	if target.merged_into:
+		# A merged case's mail goes where it was merged (F24).
+		target = frappe.get_doc("Case", newest_descendant(target.name).name)
+		target.check_permission("write")
 	if comm.reference_doctype == "Case" and comm.reference_name == target.name:
 		return {
 			"case": target.name,
@@ -111,7 +120,14 @@ def disconnect_from_case(communication):
 	comm.update(values)
 	comm.db_set(values, update_modified=False)
 	case.add_note(_("Email {0} disconnected by {1}.").format(comm.name, frappe.session.user))
-	return {"case": case.name, "message": _("Email disconnected from {0}.").format(case.name)}
+	# An inbound email on no case waits in the queue again, never in no place (F11).
+	queued = return_to_queue(comm)
+	message = (
+		_("Email disconnected from {0}; it waits in the Unprocessed queue as {1}.").format(case.name, queued)
+		if queued
+		else _("Email disconnected from {0}.").format(case.name)
+	)
+	return {"case": case.name, "unprocessed": queued, "message": message}
 
 
 @frappe.whitelist()
@@ -145,7 +161,7 @@ def unlinked_emails(case):
 		senders.update(frappe.get_all("Contact Email", filters={"parent": doc.contact}, pluck="email_id"))
 	if not senders:
 		return []
-	return frappe.get_list(
+	emails = frappe.get_list(
 		"Communication",
 		filters={"sender": ("in", list(senders)), "communication_type": "Communication"},
 		or_filters={"reference_doctype": ("is", "not set"), "reference_name": ("is", "not set")},
@@ -153,6 +169,11 @@ def unlinked_emails(case):
 		order_by="communication_date desc",
 		limit_page_length=50,
 	)
+	# Emails on the case's own subject (whatever Re:/AW:/Fwd: a mail client put before it) first.
+	for row in emails:
+		subject = remove_subject_tag(row.subject or "", tag_format())
+		row.same_subject = subjects_match(subject, doc.subject or "")
+	return sorted(emails, key=lambda row: not row.same_subject)
 
 
 @frappe.whitelist()
@@ -207,6 +228,17 @@ def unprocessed_delete(name):
 
 
 @frappe.whitelist()
+def unprocessed_restore(name):
+	"""Undo a delete: the email waits in the queue again (F11)."""
+	doc = frappe.get_doc("Unprocessed Email", name)
+	doc.check_permission("write")
+	if doc.status != "Deleted":
+		frappe.throw(_("Only a deleted email can be restored."))
+	doc.db_set("status", "Unprocessed")
+	return {"message": _("{0} restored to the queue.").format(name)}
+
+
+@frappe.whitelist()
 def transfer_case(case, agent=None, queue=None):
 	"""Hand a case to another agent and/or queue (F13); noted on the timeline."""
 	doc = frappe.get_doc("Case", case)
@@ -221,7 +253,33 @@ def transfer_case(case, agent=None, queue=None):
 
 		assign_to.clear("Case", doc.name)
 		assign_to.add({"assign_to": [agent], "doctype": "Case", "name": doc.name})
+	# Transfer wins over the sticky agent (F6, F13): the next customer email must not hand the case
+	# back to whoever worked it before; a transfer to a queue alone leaves no sticky agent.
+	doc.db_set("last_worked_by", agent or None, update_modified=False)
 	doc.add_note(
 		_("Transferred to {0} by {1}.").format(", ".join(filter(None, (agent, queue))), frappe.session.user)
 	)
 	return {"case": doc.name, "message": _("Case {0} transferred.").format(doc.name)}
+
+
+@frappe.whitelist()
+def merge_cases(source, target):
+	"""Merge case `source` into `target` (F24): needs write on both (and on where `target` forwards)."""
+	from case_threads.mail.merge import merge_cases as merge
+	from case_threads.mail.merge import resolve_target
+
+	for name in {source, target, resolve_target(source, target)}:
+		frappe.get_doc("Case", name).check_permission("write")
+	result = merge(source, target)
+	return {"case": result, "message": _("{0} merged into {1}.").format(source, result)}
+
+
+@frappe.whitelist()
+def split_case(case, communication):
+	"""A new case from one email of `case` onwards (F24): needs write on the case and create."""
+	from case_threads.mail.merge import split_case as split
+
+	frappe.get_doc("Case", case).check_permission("write")
+	frappe.has_permission("Case", "create", throw=True)
+	result = split(case, communication)
+	return {"case": result, "message": _("Split into the new case {0}.").format(result)}

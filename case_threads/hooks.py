@@ -12,6 +12,7 @@ before_install = "case_threads.install.before_install"
 after_install = "case_threads.install.after_install"
 after_migrate = ["case_threads.mail.acknowledge.install_templates"]
 after_app_install = "case_threads.install.after_app_install"
+before_migrate = "case_threads.install.before_migrate"
 
 # The smallest override that lets the app read the raw inbound message (References,
 # Auto-Submitted, Precedence, Delivered-To, the full Subject): Frappe's Communication keeps

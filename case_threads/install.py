@@ -1,9 +1,29 @@
 import frappe
 
 ROLES = ("Case Agent", "Case Manager")
+APP = "case_threads"
+# Frappe's map of apps to their modules, cached in Redis per site and copied into frappe.local when
+# the site is connected.
+MODULE_MAP_KEYS = ("app_modules", "installed_app_modules", "module_app")
+
+
+def refresh_module_map():
+	"""Rebuild Frappe's app → module map when it does not know this app yet.
+
+	A site whose map was cached before the app was in apps.txt (the ordinary `bench get-app` then
+	`install-app` on a live site) keeps that map in Redis; install_app's clear_cache() drops the keys
+	but not the copy already in frappe.local, and sync_for() then finds no module of ours: the app
+	would install with no doctypes at all. Called before the install syncs and before every migrate.
+	"""
+	if APP in (frappe.local.app_modules or {}):
+		return
+	frappe.cache.delete_value(list(MODULE_MAP_KEYS))
+	frappe.local.app_modules = frappe.local.module_app = None
+	frappe.setup_module_map()
 
 
 def before_install():
+	refresh_module_map()
 	# The doctypes' permissions name these roles, so they exist before the doctypes are synced.
 	for role in ROLES:
 		if not frappe.db.exists("Role", role):
@@ -12,14 +32,32 @@ def before_install():
 			)
 
 
+def before_migrate():
+	refresh_module_map()
+
+
 def after_install():
 	from case_threads.hard_mail_setup import setup as setup_hard_mail
 	from case_threads.mail.acknowledge import install_templates
 
+	sync_missing_doctypes()
 	setup_hard_mail()
 	install_templates()
 	if "erpnext" in frappe.get_installed_apps():
 		add_erpnext_fields()
+
+
+def sync_missing_doctypes():
+	"""Last guard: any doctype of the app still missing is synced from its JSON now."""
+	from frappe.model.sync import get_doc_files
+	from frappe.modules.import_file import import_file_by_path
+
+	for module in frappe.local.app_modules.get(APP) or []:
+		folder = frappe.get_module_path(module)
+		for path in get_doc_files([], folder):
+			doctype = frappe.get_file_json(path).get("name")
+			if "/doctype/" in path and not frappe.db.exists("DocType", doctype):
+				import_file_by_path(path, force=True, ignore_version=True, reset_permissions=True)
 
 
 def after_app_install(app_name):

@@ -34,6 +34,7 @@ MSGID_RE = re.compile(r"<([^<>\s]+)>")
 BARE_ID_RE = re.compile(r"[^\s<>,;]+@[^\s<>,;]+")
 WS_RE = re.compile(r"\s+")
 SURROGATE_RE = re.compile("[\udc80-\udcff]")
+FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ def decode_text(value) -> str:
 	if SURROGATE_RE.search(value):
 		# Raw 8-bit bytes in a header (no encoded words): most senders meant UTF-8.
 		value = _decode_bytes(value.encode("utf-8", "surrogateescape"), None)
+	# Unfold first: decode_header would drop a folded space between plain text and an encoded word
+	# ("Re: TEST\n =?..?=" is "Re: TEST テスト", RFC 2047 §6.2).
+	value = FOLD_RE.sub("", value)
 	try:
 		chunks = decode_header(value)
 	except Exception:
@@ -102,11 +106,24 @@ def addresses(value) -> tuple[str, ...]:
 	if not value:
 		return ()
 	try:
-		pairs = getaddresses([decode_text(value)] if isinstance(value, str) else [str(v) for v in value])
+		# Split the raw value: a decoded display name may hold a comma ("=?UTF-8?B?...?=" is "Foo, Bar").
+		pairs = getaddresses(
+			[_plain(value)] if isinstance(value, str | Header) else [_plain(v) for v in value]
+		)
 	except Exception:
 		return ()
 	seen = dict.fromkeys(addr.strip().lower() for _name, addr in pairs if "@" in addr)
 	return tuple(seen)
+
+
+def _plain(value) -> str:
+	"""A raw header value as text for address parsing, encoded words left as they are."""
+	if isinstance(value, Header):
+		return decode_text(value)
+	value = str(value)
+	if SURROGATE_RE.search(value):
+		value = _decode_bytes(value.encode("utf-8", "surrogateescape"), None)
+	return FOLD_RE.sub("", value)
 
 
 def message_ids(value) -> tuple[str, ...]:
@@ -121,6 +138,13 @@ def message_ids(value) -> tuple[str, ...]:
 def _all_values(mime: MimeMessage, name: str) -> list[str]:
 	try:
 		return [decode_text(v) for v in (mime.get_all(name) or [])]
+	except Exception:
+		return []
+
+
+def _raw_values(mime: MimeMessage, name: str) -> list[str]:
+	try:
+		return [_plain(v) for v in (mime.get_all(name) or [])]
 	except Exception:
 		return []
 
@@ -156,9 +180,9 @@ def parse_message(raw) -> Message:
 
 def _parse(mime: MimeMessage) -> Message:
 	from_name, from_addr = "", ""
-	pairs = getaddresses(_all_values(mime, "From"))
+	pairs = getaddresses(_raw_values(mime, "From"))
 	if pairs:
-		from_name, from_addr = pairs[0][0].strip(), pairs[0][1].strip().lower()
+		from_name, from_addr = decode_text(pairs[0][0]).strip(), pairs[0][1].strip().lower()
 	references = message_ids(" ".join(_all_values(mime, "References")))[-MAX_REFERENCES:]
 	return Message(
 		message_id=next(iter(message_ids(_first(mime, "Message-ID"))), ""),
@@ -166,15 +190,15 @@ def _parse(mime: MimeMessage) -> Message:
 		references=references,
 		from_name=from_name,
 		from_addr=from_addr,
-		reply_to=next(iter(addresses(_first(mime, "Reply-To"))), ""),
-		to=addresses(", ".join(_all_values(mime, "To"))),
-		cc=addresses(", ".join(_all_values(mime, "Cc"))),
-		bcc=addresses(", ".join(_all_values(mime, "Bcc"))),
+		reply_to=next(iter(addresses(", ".join(_raw_values(mime, "Reply-To")))), ""),
+		to=addresses(", ".join(_raw_values(mime, "To"))),
+		cc=addresses(", ".join(_raw_values(mime, "Cc"))),
+		bcc=addresses(", ".join(_raw_values(mime, "Bcc"))),
 		delivered_to=addresses(
 			", ".join(
-				_all_values(mime, "Delivered-To")
-				+ _all_values(mime, "X-Original-To")
-				+ _all_values(mime, "X-Envelope-To")
+				_raw_values(mime, "Delivered-To")
+				+ _raw_values(mime, "X-Original-To")
+				+ _raw_values(mime, "X-Envelope-To")
 			)
 		),
 		subject=_first(mime, "Subject"),

@@ -15,6 +15,7 @@ from case_threads.core import Outcome, lifecycle_outcome, remove_subject_tag
 from case_threads.mail.acknowledge import acknowledge_new_case
 from case_threads.mail.evidence import newest_descendant
 from case_threads.mail.participants import add_participants, record_from_email
+from case_threads.mail.shared_files import share_files
 from case_threads.settings import get_settings, tag_format
 
 # Case.subject is Data(1000); a longer subject is kept whole on the email itself.
@@ -95,11 +96,9 @@ def _attach(communication, message, action):
 	link(communication, case.name, case)
 	if case.status == "Open":
 		# Nothing to track: a plain update (no reload for before/after hooks) keeps the common reply
-		# cheap; the row is already locked by apply_action.
+		# cheap; the row is already locked by apply_action. `modified` moves: the "updated" sort sees it.
 		case.last_customer_update = communication.communication_date
-		frappe.db.set_value(
-			"Case", case.name, "last_customer_update", case.last_customer_update, update_modified=False
-		)
+		frappe.db.set_value("Case", case.name, "last_customer_update", case.last_customer_update)
 	else:
 		# Replied → Open is a status change: save, so that it shows on the timeline (Version).
 		case.last_customer_update = communication.communication_date
@@ -151,18 +150,24 @@ def clone_case(original):
 	for note in frappe.get_all(
 		"Comment",
 		filters={"reference_doctype": "Case", "reference_name": original.name, "comment_type": "Comment"},
-		fields=["content", "comment_email", "comment_by"],
+		fields=["content", "comment_email", "comment_by", "owner", "creation"],
 		order_by="creation asc",
 	):
-		frappe.get_doc(
+		copy = frappe.get_doc(
 			{
 				"doctype": "Comment",
 				"comment_type": "Comment",
 				"reference_doctype": "Case",
 				"reference_name": clone.name,
-				**note,
+				"content": note.content,
+				"comment_email": note.comment_email,
+				"comment_by": note.comment_by,
 			}
 		).insert(ignore_permissions=True)
+		# Insert stamps the current user and time: the copy keeps its author and when it was written.
+		author = {"owner": note.owner, "creation": note.creation, "modified": note.creation}
+		frappe.db.set_value("Comment", copy.name, author, update_modified=False)
+	share_files(original.name, clone.name, communications_of(original.name))
 	for user in original.get_assigned_users():
 		assign_to.add({"assign_to": [user], "doctype": "Case", "name": clone.name}, ignore_permissions=True)
 	add_participants(clone, [(row.email_id, row.full_name) for row in original.get("participants") or []])
@@ -192,6 +197,12 @@ def link(communication, case_name, case=None):
 	if case:
 		# Frappe's Communication.on_update (twice: insert, then save) would load the Case again.
 		communication.parent_doc = case
+
+
+def communications_of(case_name):
+	return frappe.get_all(
+		"Communication", filters={"reference_doctype": "Case", "reference_name": case_name}, pluck="name"
+	)
 
 
 def open_assignees(case):
@@ -247,6 +258,7 @@ REASONS = {
 	"bulk": "Bulk",
 	"error": "Error",
 	"spam": "Spam",
+	"disconnected": "Disconnected",
 }
 
 

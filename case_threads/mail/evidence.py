@@ -14,8 +14,12 @@ from case_threads.core import (
 	find_subject_token,
 	tokens_from_headers,
 )
+from case_threads.core.internal import address_is_listed, internal_patterns
 from case_threads.mail.participants import is_participant
-from case_threads.settings import site_secret, tag_format
+from case_threads.settings import get_settings, site_secret, tag_format
+
+# Roles whose mail is a colleague's, not a customer's (F7).
+INTERNAL_ROLES = ("Case Agent", "Case Manager")
 
 # A clone chain longer than this is a data error, not a thread; stop following it.
 MAX_CLONE_HOPS = 50
@@ -40,9 +44,12 @@ def gather_candidates(message, sender):
 
 	for number in find_case_numbers(message.subject):
 		if frappe.db.exists("Case", number):
-			candidates.append(
-				Candidate(Evidence.CASE_NUMBER, newest_descendant(number), sender_took_part(number, sender))
+			case = newest_descendant(number)
+			# A merged case's emails now live on its target: a participant of either counts (F24).
+			took_part = sender_took_part(number, sender) or (
+				case.name != number and sender_took_part(case.name, sender)
 			)
+			candidates.append(Candidate(Evidence.CASE_NUMBER, case, took_part))
 			break
 	return candidates
 
@@ -64,21 +71,27 @@ def case_of_stored_message(thread_ids):
 
 
 def newest_descendant(case_name, for_update=False):
-	"""A closed case that was cloned forwards to its newest clone (F5, F8).
+	"""A closed case that was cloned forwards to its newest clone (F5, F8), a merged case to the case
+	it was merged into (F24), along the whole chain.
 
 	With for_update the rows are locked and read as committed now, not as the transaction's snapshot.
 	"""
 	row = _case_row(case_name, for_update)
 	for _hop in range(MAX_CLONE_HOPS):
-		if not row.cloned_to:
+		following = row.merged_into or row.cloned_to
+		if not following:
 			break
-		row = _case_row(row.cloned_to, for_update)
+		row = _case_row(following, for_update)
 	return CaseRef(row.name, row.status)
 
 
 def _case_row(name, for_update):
 	case = frappe.qb.DocType("Case")
-	query = frappe.qb.from_(case).select(case.name, case.status, case.cloned_to).where(case.name == name)
+	query = (
+		frappe.qb.from_(case)
+		.select(case.name, case.status, case.cloned_to, case.merged_into)
+		.where(case.name == name)
+	)
 	return (query.for_update() if for_update else query).run(as_dict=True)[0]
 
 
@@ -117,9 +130,24 @@ def sender_took_part(case_name, sender):
 
 
 def is_internal_user(address):
-	"""An enabled desk user writing from their own mail client (F7: attaches, never reopens)."""
+	"""An agent writing from their own mail client (F7: attaches, never reopens or clones): an enabled
+	user with the Case Agent or Case Manager role, or an address on the settings' internal list.
+	Any other desk user (an ERPNext employee raising a request) is a customer."""
 	if not address:
 		return False
+	address = address.strip().lower()
+	if address_is_listed(address, internal_patterns(get_settings().get("internal_addresses"))):
+		return True
 	user = frappe.qb.DocType("User")
-	query = frappe.qb.from_(user).select(user.name).where(user.email == address)
-	return bool(query.where(user.user_type == "System User").where(user.enabled == 1).limit(1).run())
+	role = frappe.qb.DocType("Has Role")
+	query = (
+		frappe.qb.from_(user)
+		.join(role)
+		.on((role.parent == user.name) & (role.parenttype == "User"))
+		.select(user.name)
+		.where(user.email == address)
+		.where(user.enabled == 1)
+		.where(role.role.isin(INTERNAL_ROLES))
+		.limit(1)
+	)
+	return bool(query.run())

@@ -34,11 +34,22 @@ def is_ours(communication):
 def before_insert(communication, method=None):
 	if not is_ours(communication):
 		return
+	if on_another_document(communication):
+		# Frappe threaded this reply onto another app's document (a Sales Invoice, a Helpdesk
+		# ticket): it stays there, neither a Case nor parked (good neighbour).
+		return
 	communication.flags.case_threads_inbound = True
-	if communication.reference_doctype in ("Case", None, ""):
-		# Frappe guessed a reference from In-Reply-To, even from the part before '@' that anyone can
-		# forge; the app decides the case itself, from evidence it trusts.
-		communication.reference_doctype = communication.reference_name = None
+	# Frappe guessed a Case from In-Reply-To, even from the part before '@' that anyone can forge;
+	# the app decides the case itself, from evidence it trusts.
+	communication.reference_doctype = communication.reference_name = None
+
+
+def on_another_document(communication):
+	return bool(
+		communication.reference_doctype
+		and communication.reference_name
+		and communication.reference_doctype != "Case"
+	)
 
 
 def after_insert(communication, method=None):

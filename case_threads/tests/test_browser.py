@@ -173,7 +173,12 @@ class TestBrowser(FrappeTestCase):
 		self.assertIn(case, confirm.inner_text())
 		desk.shot("disconnect-confirm")
 		confirm.locator(".btn-primary").click()
-		self.assertEqual(desk.alert("disconnected"), f"Email disconnected from {case}.")
+		# Back in the queue (issue 12): the message names the re-opened Unprocessed Email.
+		queued = self.unprocessed_of(second).name
+		self.assertEqual(
+			desk.alert("disconnected"),
+			f"Email disconnected from {case}; it waits in the Unprocessed queue as {queued}.",
+		)
 		self.see_server_writes()
 		self.assertEqual(
 			frappe.db.get_value("Communication", second.name, ["reference_doctype", "reference_name"]),

@@ -59,6 +59,11 @@ EXPECTED = {
 	"api unprocessed_connect     mail B":  ("403", "403", "200", "200", "200"),
 	"api unprocessed_delete      mail A":  ("403", "200", "403", "200", "200"),
 	"api unprocessed_delete      mail B":  ("403", "403", "200", "200", "200"),
+	"api unprocessed_restore     mail A":  ("403", "200", "403", "200", "200"),
+	"api unprocessed_restore     mail B":  ("403", "403", "200", "200", "200"),
+	# case_threads.api, merge and split (issue 12): write on both cases
+	"api merge_cases":                     ("403", "200", "200", "200", "200"),
+	"api split_case":                      ("403", "200", "200", "200", "200"),
 	# /api/resource
 	"Case list":                           ("403", "200 A+B", "200 A+B", "200 A+B", "200 A+B"),
 	"Case get A":                          ("403", "200", "200", "200", "200"),
@@ -71,8 +76,9 @@ EXPECTED = {
 	"Unprocessed Email get A":             ("403", "200", "403", "200", "200"),
 	"Unprocessed Email get B":             ("403", "403", "200", "200", "200"),
 	"Unprocessed Email create":            ("403", "403", "403", "200", "200"),
-	"Unprocessed Email update A":          ("403", "200", "403", "200", "200"),
-	"Unprocessed Email update B":          ("403", "403", "200", "200", "200"),
+	# The status changes only through the queue's actions (issue 12), never by a plain PUT.
+	"Unprocessed Email set status A":      ("403", "403", "403", "403", "403"),
+	"Unprocessed Email set status B":      ("403", "403", "403", "403", "403"),
 	"Unprocessed Email delete A":          ("403", "403", "403", "202", "202"),
 	"Communication list (mail)":           ("403", "200 A", "200 B", "200 none", "200 A+B"),
 	"Communication get mail A":            ("403", "200", "403", "403", "200"),
@@ -180,11 +186,14 @@ class TestHttpPermissions(FrappeTestCase):
 			calls[f"api unprocessed_create_case mail {x}"] = self.call_unprocessed(x, method, "create_case")
 			calls[f"api unprocessed_connect     mail {x}"] = self.call_unprocessed(x, method, "connect")
 			calls[f"api unprocessed_delete      mail {x}"] = self.call_unprocessed(x, method, "delete")
+			calls[f"api unprocessed_restore     mail {x}"] = self.call_restore(x, method)
 		calls["api case_history            A+B"] = lambda: (
 			*method("case_history", get=True, txt=self.marker),
 			{y: self.case[y] for y in "AB"},
 		)
 		calls["api test_route"] = lambda: method("test_route", get=True, address=MAILBOX["A"])
+		calls["api merge_cases"] = self.call_merge(method)
+		calls["api split_case"] = self.call_split(method)
 
 		for label, doctype, records in (
 			("Case list", "Case", self.case),
@@ -210,7 +219,7 @@ class TestHttpPermissions(FrappeTestCase):
 				{},
 				None,
 			)
-			calls[f"Unprocessed Email update {x}"] = self.call_update(
+			calls[f"Unprocessed Email set status {x}"] = self.call_update(
 				"Unprocessed Email", lambda x=x: self.fresh_unprocessed(x)[1], "status", lambda: "Deleted"
 			)
 			calls[f"Communication get mail {x}"] = lambda x=x: (
@@ -332,6 +341,53 @@ class TestHttpPermissions(FrappeTestCase):
 				lambda: frappe.db.get_value("Unprocessed Email", name, "status") == status,
 				name=name,
 				**data,
+			)
+
+		return call
+
+	def call_restore(self, x, method):
+		def call():
+			name = self.fresh_unprocessed(x)[1]
+			api.unprocessed_delete(name)
+			frappe.db.commit()
+			return method(
+				"unprocessed_restore",
+				lambda: frappe.db.get_value("Unprocessed Email", name, "status") == "Unprocessed",
+				name=name,
+			)
+
+		return call
+
+	def two_cases(self):
+		"""Two fresh cases of mailbox A's customer; returns (source, target, an email of the source)."""
+		source, source_mail = self.new_case("A")
+		target, _mail = self.new_case("A")
+		frappe.db.commit()
+		return source, target, source_mail
+
+	def call_merge(self, method):
+		def call():
+			source, target, _mail = self.two_cases()
+			return method(
+				"merge_cases",
+				lambda: frappe.db.get_value("Case", source, "merged_into") == target,
+				source=source,
+				target=target,
+			)
+
+		return call
+
+	def call_split(self, method):
+		def call():
+			case, _first = self.new_case("A")
+			later = self.receive("A")
+			api.connect_to_case(later, case)
+			frappe.db.commit()
+			return method(
+				"split_case",
+				lambda: frappe.db.get_value("Communication", later, "reference_name") not in (case, None),
+				case=case,
+				communication=later,
 			)
 
 		return call

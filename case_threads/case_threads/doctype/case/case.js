@@ -41,6 +41,8 @@ if (!frappe.views.CommunicationComposer.case_threads) {
 
 frappe.ui.form.on("Case", {
 	setup(frm) {
+		// F15: a disabled disposition cannot be chosen any more.
+		frm.set_query("disposition", () => ({ filters: { enabled: 1 } }));
 		// F14: an email arrived on this case while it is open here.
 		frappe.realtime.on("case_threads_new_email", (data) => {
 			if (data.case === frm.doc.name) {
@@ -58,16 +60,24 @@ frappe.ui.form.on("Case", {
 		if (frm.doc.cloned_to) {
 			frm.dashboard.add_comment(__("This case was closed and continues in {0}.", [link(frm.doc.cloned_to)]), "blue", true);
 		}
+		if (frm.doc.merged_into) {
+			frm.dashboard.add_comment(__("This case was merged into {0}.", [link(frm.doc.merged_into)]), "blue", true);
+		}
 		if (frm.doc.cloned_from) {
 			frm.dashboard.add_comment(__("Continues the closed case {0}.", [link(frm.doc.cloned_from)]), "blue", true);
 		}
 		if (frm.is_new()) return;
+		case_threads_header_lines(frm);
 		frm.add_custom_button(frm.doc.flagged ? __("Unflag") : __("Flag"), () =>
 			frm.set_value("flagged", frm.doc.flagged ? 0 : 1).then(() => frm.save())
 		);
 		frm.add_custom_button(__("Transfer"), () => case_threads_transfer(frm), __("Case"));
 		frm.add_custom_button(__("Connect Email"), () => case_threads_connect_email(frm), __("Case"));
 		frm.add_custom_button(__("Case History"), () => case_threads_history(frm), __("Case"));
+		if (!frm.doc.merged_into) {
+			frm.add_custom_button(__("Merge into…"), () => case_threads_merge(frm), __("Case"));
+			frm.add_custom_button(__("Split…"), () => case_threads_split(frm), __("Case"));
+		}
 	},
 
 	status(frm) {
@@ -77,7 +87,16 @@ frappe.ui.form.on("Case", {
 		frappe.db.get_single_value("Case Threads Settings", setting).then((required) => {
 			if (!required) return;
 			frappe.prompt(
-				[{ fieldname: "disposition", fieldtype: "Link", options: "Case Disposition", label: __("Disposition"), reqd: 1 }],
+				[
+					{
+						fieldname: "disposition",
+						fieldtype: "Link",
+						options: "Case Disposition",
+						label: __("Disposition"),
+						reqd: 1,
+						get_query: () => ({ filters: { enabled: 1 } }),
+					},
+				],
 				(values) => frm.set_value("disposition", values.disposition),
 				__("Disposition required")
 			);
@@ -117,7 +136,7 @@ function case_threads_connect_email(frm) {
 					reqd: 1,
 					options: rows.map((e) => ({
 						value: e.name,
-						label: `${frappe.datetime.str_to_user(e.communication_date)} · ${e.subject || ""}`,
+						label: `${e.same_subject ? "★ " : ""}${frappe.datetime.str_to_user(e.communication_date)} · ${e.subject || ""}`,
 					})),
 				},
 			],
@@ -149,4 +168,110 @@ function case_threads_history(frm) {
 			__("Case History")
 		);
 	});
+}
+
+// F24: merge this case (B) into another (A): its emails and notes move there, it closes.
+function case_threads_merge(frm) {
+	const dialog = new frappe.ui.Dialog({
+		title: __("Merge {0} into another case", [frm.doc.name]),
+		fields: [
+			{
+				fieldname: "target",
+				fieldtype: "Link",
+				options: "Case",
+				label: __("Case to merge into"),
+				reqd: 1,
+				get_query: () => ({ filters: [["name", "!=", frm.doc.name], ["merged_into", "is", "not set"]] }),
+			},
+			{
+				fieldtype: "HTML",
+				options: `<p class="text-muted small">${__(
+					"The emails and internal notes of this case move to the chosen case; this case is closed and its later mail goes there."
+				)}</p>`,
+			},
+		],
+		primary_action_label: __("Merge"),
+		primary_action(values) {
+			frappe
+				.call("case_threads.api.merge_cases", { source: frm.doc.name, target: values.target })
+				.then((r) => {
+					dialog.hide();
+					frappe.show_alert({ message: r.message.message, indicator: "green" });
+					frappe.set_route("Form", "Case", r.message.case);
+				});
+		},
+	});
+	dialog.show();
+}
+
+// F24: split this case from one email onwards into a new case.
+function case_threads_split(frm) {
+	frappe.db
+		.get_list("Communication", {
+			filters: { reference_doctype: "Case", reference_name: frm.doc.name, communication_type: "Communication" },
+			fields: ["name", "subject", "sender", "communication_date"],
+			order_by: "communication_date asc, creation asc",
+			limit: 500,
+		})
+		.then((rows) => {
+			if (rows.length < 2) {
+				frappe.msgprint(__("A case needs at least two emails to be split."));
+				return;
+			}
+			frappe.prompt(
+				[
+					{
+						fieldname: "communication",
+						fieldtype: "Select",
+						label: __("Split from this email onwards"),
+						reqd: 1,
+						options: rows.slice(1).map((e) => ({
+							value: e.name,
+							label: `${frappe.datetime.str_to_user(e.communication_date)} · ${e.sender || ""} · ${e.subject || ""}`,
+						})),
+					},
+				],
+				(values) =>
+					frappe
+						.call("case_threads.api.split_case", { case: frm.doc.name, communication: values.communication })
+						.then((r) => {
+							frappe.show_alert({ message: r.message.message, indicator: "green" });
+							frappe.set_route("Form", "Case", r.message.case);
+						}),
+				__("Split Case"),
+				__("Split")
+			);
+		});
+}
+
+// F2: every email on the timeline shows its header line (From with name and address, To, Cc,
+// Subject, time) without opening it.
+function case_threads_header_lines(frm) {
+	const timeline = frm.timeline;
+	if (!timeline || timeline.case_threads_headers) return;
+	timeline.case_threads_headers = true;
+	const original = timeline.get_communication_timeline_content.bind(timeline);
+	timeline.get_communication_timeline_content = (doc, allow_reply) => {
+		const sender = doc.sender;
+		const sender_name = doc.sender_full_name;
+		const content = original(doc, allow_reply);
+		content.prepend(case_threads_header_line(doc, sender, sender_name));
+		return content;
+	};
+	timeline.refresh();
+}
+
+function case_threads_header_line(doc, sender, sender_name) {
+	const esc = frappe.utils.escape_html;
+	const from = sender_name && sender_name !== sender ? `${sender_name} <${sender || ""}>` : sender || "";
+	const parts = [
+		[__("From"), from],
+		[__("To"), doc.recipients],
+		[__("Cc"), doc.cc],
+		[__("Subject"), doc.subject],
+		[__("Date"), doc.communication_date && frappe.datetime.str_to_user(doc.communication_date)],
+	]
+		.filter(([, value]) => value)
+		.map(([label, value]) => `<span class="ct-email-header-part"><b>${esc(label)}:</b> ${esc(value)}</span>`);
+	return `<div class="ct-email-header small text-muted" style="padding: 4px 12px; display: flex; flex-wrap: wrap; gap: 4px 16px;">${parts.join("")}</div>`;
 }

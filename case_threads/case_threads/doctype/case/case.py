@@ -11,6 +11,22 @@ from case_threads.settings import get_settings
 
 # Copying a case (F8) leaves these as they are on a new document.
 CLONE_SKIP_FIELDS = {"name", "owner", "creation", "modified", "modified_by", "idx", "docstatus", "_assign"}
+# ...and a clone or split starts afresh on these: how the old case ended and its service-level state
+# (the SLA fields are skipped where they exist).
+NOT_CARRIED_OVER = {
+	"disposition",
+	"resolved_on",
+	"closed_on",
+	"merged_into",
+	"service_level_agreement",
+	"response_by",
+	"resolution_by",
+	"agreement_status",
+	"on_hold_since",
+	"total_hold_time",
+	"first_responded_on",
+	"first_response_time",
+}
 
 
 class Case(Document):
@@ -43,7 +59,14 @@ class Case(Document):
 			self.resolved_on = self.closed_on = None
 
 	def check_disposition(self):
-		if self.disposition or not self.has_value_changed("status"):
+		if (
+			self.disposition
+			and self.has_value_changed("disposition")
+			and not frappe.db.get_value("Case Disposition", self.disposition, "enabled")
+		):
+			frappe.throw(_("The disposition {0} is disabled.").format(self.disposition))
+		# A merged case closes because its work continues elsewhere (F24), not with a closure reason.
+		if self.disposition or self.merged_into or not self.has_value_changed("status"):
 			return
 		settings = get_settings()
 		required = (self.status == "Resolved" and settings.require_disposition_on_resolve) or (
@@ -68,12 +91,34 @@ class Case(Document):
 		values = {"last_worked_by": communication.owner}
 		if self.status == "Open":
 			values["status"] = "Replied"
+			# db_set writes no Version: record the status change for the timeline like a save would.
+			frappe.get_doc(
+				{
+					"doctype": "Version",
+					"ref_doctype": self.doctype,
+					"docname": self.name,
+					"data": frappe.as_json(
+						{
+							"changed": [["status", self.status, "Replied"]],
+							"added": [],
+							"removed": [],
+							"row_changed": [],
+						}
+					),
+				}
+			).insert(ignore_permissions=True)
 		if not self.first_responded_on:
 			values["first_responded_on"] = communication.creation
 			values["first_response_time"] = max(
 				time_diff_in_seconds(communication.creation, self.creation), 0
 			)
 		self.db_set(values, notify=True)
+
+	def on_trash(self):
+		# Frappe would only clear the reference of the case's emails: they go back to the queue (F11).
+		from case_threads.mail.requeue import requeue_case_emails
+
+		requeue_case_emails(self.name)
 
 	def add_note(self, text):
 		"""A line on the timeline that says what the app did and why."""
@@ -85,5 +130,7 @@ class Case(Document):
 		return {
 			key: value
 			for key, value in self.as_dict(no_default_fields=False).items()
-			if key not in CLONE_SKIP_FIELDS and key not in no_copy and not isinstance(value, list)
+			if key not in CLONE_SKIP_FIELDS | NOT_CARRIED_OVER
+			and key not in no_copy
+			and not isinstance(value, list)
 		}

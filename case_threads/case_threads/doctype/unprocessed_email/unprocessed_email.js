@@ -10,12 +10,15 @@ frappe.ui.form.on("Unprocessed Email", {
 		if (frm.doc.case) {
 			frm.add_custom_button(__("Open Case"), () => frappe.set_route("Form", "Case", frm.doc.case));
 		}
-		if (frm.doc.status !== "Unprocessed") return;
 		const call = (method, args) =>
 			frappe.call("case_threads.api." + method, { name: frm.doc.name, ...args }).then((r) => {
 				frappe.show_alert({ message: r.message.message, indicator: "green" });
 				frm.reload_doc();
 			});
+		if (frm.doc.status === "Deleted") {
+			frm.add_custom_button(__("Restore to Queue"), () => call("unprocessed_restore"));
+		}
+		if (frm.doc.status !== "Unprocessed") return;
 
 		frm.add_custom_button(
 			__("Create Case"),
@@ -51,9 +54,14 @@ frappe.ui.form.on("Unprocessed Email", {
 		frm.add_custom_button(
 			__("Create Route for this Address"),
 			() =>
-				frappe.new_doc("Email Route", {
-					address_pattern: frm.doc.mailbox_address,
-					email_account: frm.doc.email_account,
+				// The address the mail was sent to (its first To/Cc), not the mailbox that pulled it.
+				frappe.db.get_value("Communication", frm.doc.communication, ["recipients", "cc"]).then((r) => {
+					const values = r.message || {};
+					const found = `${values.recipients || ""},${values.cc || ""}`.match(/[^\s<>,;"]+@[^\s<>,;"]+/);
+					frappe.new_doc("Email Route", {
+						address_pattern: (found ? found[0] : frm.doc.mailbox_address || "").toLowerCase(),
+						email_account: frm.doc.email_account,
+					});
 				}),
 			__("Actions")
 		);

@@ -36,6 +36,7 @@ doc_events = {
 doctype_js = {
 	"Communication": ["public/js/case_dialog.js", "public/js/communication.js"],
 	"Unprocessed Email": "public/js/case_dialog.js",
+	"Case": ["public/js/case_sla_form.js"],
 }
 
 permission_query_conditions = {
@@ -45,4 +46,11 @@ permission_query_conditions = {
 has_permission = {
 	"Unprocessed Email": "case_threads.permissions.unprocessed_email_has_permission",
 	"Communication": "case_threads.permissions.communication_has_permission",
+}
+
+# Service levels (F23): breaches become Failed and notify the assignee (case_threads.sla).
+scheduler_events = {
+	"cron": {
+		"*/5 * * * *": ["case_threads.sla.mark_breaches"],
+	},
 }

@@ -13,6 +13,9 @@ def before_install():
 
 
 def after_install():
+	from case_threads.sla import ensure_default_policy
+
+	ensure_default_policy()
 	if "erpnext" in frappe.get_installed_apps():
 		add_erpnext_fields()
 

@@ -14,6 +14,7 @@ from frappe.utils import now_datetime
 from case_threads.core import Outcome, lifecycle_outcome, remove_subject_tag
 from case_threads.mail.evidence import newest_descendant
 from case_threads.settings import get_settings, tag_format
+from case_threads.sla import relevance_values
 
 # Case.subject is Data(1000); a longer subject is kept whole on the email itself.
 MAX_SUBJECT = 1000
@@ -47,6 +48,8 @@ def _unprocessed(communication, message, action):
 
 def _new_case(communication, message, action):
 	defaults = dict(action.route.defaults) if action.route else {}
+	if action.route:
+		defaults["email_route"] = action.route.name  # a policy may be for one route (F23)
 	subject = remove_subject_tag(message.subject or communication.subject, tag_format()).strip()
 	return new_case_from_email(communication, subject, defaults).name
 
@@ -87,7 +90,10 @@ def _attach(communication, message, action):
 		# cheap; the row is already locked by apply_action.
 		case.last_customer_update = communication.communication_date
 		frappe.db.set_value(
-			"Case", case.name, "last_customer_update", case.last_customer_update, update_modified=False
+			"Case",
+			case.name,
+			{"last_customer_update": case.last_customer_update, **relevance_values(case)},
+			update_modified=False,
 		)
 	else:
 		# Replied → Open is a status change: save, so that it shows on the timeline (Version).

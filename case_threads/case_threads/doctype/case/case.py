@@ -6,6 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import now_datetime, time_diff_in_seconds
 
+from case_threads import sla
 from case_threads.core import new_token
 from case_threads.settings import get_settings
 
@@ -20,10 +21,12 @@ class Case(Document):
 			self.thread_token = new_token()
 		if not self.opened_on:
 			self.opened_on = now_datetime()
+		sla.on_case_insert(self)
 
 	def validate(self):
 		self.stamp_status_times()
 		self.check_disposition()
+		sla.on_case_validate(self)
 
 	def stamp_status_times(self):
 		if not self.has_value_changed("status"):
@@ -65,6 +68,7 @@ class Case(Document):
 			values["first_response_time"] = max(
 				time_diff_in_seconds(communication.creation, self.creation), 0
 			)
+		values.update(sla.on_agent_reply(self, communication.creation, values.get("status", self.status)))
 		self.db_set(values, notify=True)
 
 	def add_note(self, text):
@@ -79,3 +83,8 @@ class Case(Document):
 			for key, value in self.as_dict(no_default_fields=False).items()
 			if key not in CLONE_SKIP_FIELDS and key not in no_copy and not isinstance(value, list)
 		}
+
+
+def on_doctype_update():
+	# The breach job's one query: running agreements whose due time has passed (case_threads.sla).
+	frappe.db.add_index("Case", ["agreement_status", "sla_due"])

@@ -12,6 +12,9 @@
 4. (issue 18) mails/s pulled over real IMAP (the tests' Dovecot) with the deferred \\Seen marking
    against the app's fetch loop as it was (marking on fetch), on the app site, and the ratio.
    `--part marking` runs only this one (e.g. `--part marking --mails 100 --rounds 3`).
+5. service levels (issue 11): the breach job (case_threads.sla.mark_breaches) at 1k and at `--big`
+   open cases under an agreement, its one query's plan, and the SLA's own cost per new case.
+   `--only breach --site SITE` runs just this part on one site.
 
 Sites: ct-bench.test (with case_threads) and ct-bare.test (frappe only), made on first use with
 the MariaDB user of CASE_THREADS_DB_ROOT_USER/_PASSWORD (as scripts/test does).
@@ -153,6 +156,7 @@ def main(args):
 		}
 		results[kind]["samples"] = rows
 	results["match"] = worker(bench, "--worker", "match", "--site", SITES["app"], "--big", str(args.big))
+	results["breach"] = worker(bench, "--worker", "breach", "--site", SITES["app"], "--big", str(args.big))
 	corpus = Path(os.environ.get("CASE_THREADS_CORPUS") or REPO.parent / "shared" / "corpus")
 	results["core_per_s"] = core_throughput(corpus)
 
@@ -178,6 +182,7 @@ def main(args):
 		(f"Frappe subject LIKE fallback at {match['small']} (ms)", f"{match['like_small_ms']:.2f}"),
 		(f"Frappe subject LIKE fallback at {match['large']} (ms)", f"{match['like_large_ms']:.2f}"),
 		("decision core over the corpus (msgs/s, target ≥ 20k)", f"{results['core_per_s']:,.0f}"),
+		*breach_rows(results["breach"]),
 		(
 			"peak RSS of the receive run, bare / app (MB)",
 			f"{bare['peak_rss_mb']:.0f} / {app['peak_rss_mb']:.0f}",
@@ -192,6 +197,17 @@ def main(args):
 	out.mkdir(exist_ok=True)
 	(out / "results.json").write_text(json.dumps(results, indent=1))
 	print(f"\nJSON: {out / 'results.json'}")
+
+
+def breach_rows(breach):
+	return [
+		(f"breach job, nothing due, {breach['small']} open cases (ms)", f"{breach['idle_small_ms']:.2f}"),
+		(f"breach job, nothing due, {breach['large']} open cases (ms)", f"{breach['idle_large_ms']:.2f}"),
+		("ratio (flat: one indexed query)", f"{breach['idle_large_ms'] / breach['idle_small_ms']:.2f}"),
+		(f"breach job marking {breach['breached']} breaches at {breach['large']} (ms)", f"{breach['mark_ms']:.1f}"),
+		("breach query uses index", breach["index"] or "NONE"),
+		("SLA work per new case (policy, due times) (ms)", f"{breach['insert_ms']:.3f}"),
+	]
 
 
 # --- workers: run inside one site --------------------------------------------------------------
@@ -455,6 +471,101 @@ def match_worker(site, big):
 	}
 
 
+def seed_open_cases(frappe, total, overdue=0):
+	"""Bulk Open cases under the Default agreement until `total` exist, due in the future except
+	the last `overdue` ones, which passed their resolution due time a minute ago."""
+	from frappe.utils import add_days, add_to_date, now_datetime
+
+	from case_threads.core import new_token
+
+	have = frappe.db.count("Case", {"name": ("like", "SLAB-%")})
+	now = now_datetime()
+	batch = 5000
+	fields = [
+		"name", "subject", "status", "raised_by", "thread_token", "creation", "modified", "opened_on",
+		"service_level_agreement", "agreement_status", "response_by", "resolution_by",
+		"first_responded_on", "sla_due", "last_customer_update",
+	]
+	for start in range(have, total, batch):
+		stop = min(start + batch, total)
+		rows = []
+		for i in range(start, stop):
+			created = add_days(now, -random.randint(0, 2))
+			late = i >= total - overdue
+			due = add_to_date(now, minutes=-1) if late else add_days(now, random.randint(1, 30))
+			rows.append(
+				(f"SLAB-{i:07d}", f"SLA bench {i}", "Open", f"slab{i}@cust.test", new_token(), created, created,
+				created, "Default", "Resolution Due", created, due, created, due, created)
+			)
+		frappe.db.bulk_insert("Case", fields, rows)
+		frappe.db.commit()
+		progress(f"seeding open cases to {total}", stop, total)
+
+
+def timed_job(frappe, runs=20):
+	from case_threads.sla import mark_breaches
+
+	times = []
+	for _ in range(runs):
+		start = time.perf_counter()
+		mark_breaches()
+		times.append(time.perf_counter() - start)
+	return statistics.median(times) * 1000
+
+
+def breach_worker(site, big):
+	frappe = connect(site)
+	sys.path.insert(0, str(REPO))
+	from case_threads import sla
+
+	sla.ensure_default_policy()
+	frappe.db.delete("Case", {"name": ("like", "SLAB-%")})
+	frappe.db.commit()
+	sla.mark_breaches()  # whatever else on the site is due now is marked before timing
+	small, breached = 1000, 50
+	seed_open_cases(frappe, small)
+	idle_small = timed_job(frappe)
+	seed_open_cases(frappe, big)
+	time.sleep(5)  # let InnoDB settle after the bulk insert
+	idle_large = timed_job(frappe)
+	plan = frappe.db.sql(
+		"explain select name from `tabCase` where agreement_status in ('First Response Due', 'Resolution Due')"
+		" and sla_due < now() order by sla_due",
+		as_dict=True,
+	)
+	# Some of them run past their due time: marked Failed (and noted) once.
+	frappe.db.sql(
+		"update `tabCase` set sla_due = now() - interval 1 minute, resolution_by = now() - interval 1 minute"
+		" where name like 'SLAB-%%' order by name desc limit %s",
+		breached,
+	)
+	frappe.db.commit()
+	start = time.perf_counter()
+	marked = len(sla.mark_breaches())
+	mark_ms = (time.perf_counter() - start) * 1000
+	# The SLA's own share of a new case: policy choice and the two due times.
+	doc = frappe.get_doc({"doctype": "Case", "subject": "x", "status": "Open", "priority": "Medium",
+		"opened_on": frappe.utils.now_datetime(), "channel": "Email"})
+	start = time.perf_counter()
+	for _ in range(500):
+		sla.on_case_insert(doc)
+	insert_ms = (time.perf_counter() - start) * 1000 / 500
+	frappe.db.delete("Case", {"name": ("like", "SLAB-%")})
+	frappe.db.commit()
+	frappe.destroy()
+	return {
+		"small": small,
+		"large": big,
+		"idle_small_ms": idle_small,
+		"idle_large_ms": idle_large,
+		"breached": marked,
+		"mark_ms": mark_ms,
+		"index": plan[0].get("key") if plan else None,
+		"plan": [dict(row) for row in plan],
+		"insert_ms": insert_ms,
+	}
+
+
 if __name__ == "__main__":
 	parser = argparse.ArgumentParser(
 		description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -463,12 +574,13 @@ if __name__ == "__main__":
 	parser.add_argument("--mails", type=int, default=200)
 	parser.add_argument("--big", type=int, default=50_000)
 	parser.add_argument("--rounds", type=int, default=3, help="receive runs per site, alternating")
-	parser.add_argument("--worker", choices=["receive", "match", "marking"])
+	parser.add_argument("--worker", choices=["receive", "match", "marking", "breach"])
 	parser.add_argument("--part", choices=["all", "marking"], default="all")
 	parser.add_argument(
 		"--app-site", help="site with the app for the marking comparison (default ct-bench.test)"
 	)
 	parser.add_argument("--mode", choices=["deferred", "on_fetch"], help="(marking worker)")
+	parser.add_argument("--only", choices=["breach"], help="run one part only, on --site")
 	parser.add_argument("--site")
 	parser.add_argument("--append-to", help="(worker) the mailbox makes these documents itself")
 	args = parser.parse_args()
@@ -478,5 +590,13 @@ if __name__ == "__main__":
 		print(json.dumps(marking_worker(args.site, args.mails, args.mode)))
 	elif args.worker == "match":
 		print(json.dumps(match_worker(args.site, args.big)))
+	elif args.worker == "breach":
+		print(json.dumps(breach_worker(args.site, args.big), default=str))
+	elif args.only == "breach":
+		bench = Path(args.bench).expanduser()
+		breach = worker(bench, "--worker", "breach", "--site", args.site, "--big", str(args.big))
+		for label, value in breach_rows(breach):
+			print(f"{label:<56}{value:>14}")
+		print(json.dumps(breach["plan"], default=str))
 	else:
 		main(args)

@@ -47,6 +47,7 @@ doctype_js = {
 	"Communication": ["public/js/case_dialog.js", "public/js/communication.js"],
 	"Unprocessed Email": "public/js/case_dialog.js",
 	"Unhandled Email": "public/js/unhandled_email.js",
+	"Case": ["public/js/case_sla_form.js"],
 }
 
 permission_query_conditions = {
@@ -60,7 +61,11 @@ has_permission = {
 	"Unhandled Email": "case_threads.mail.unhandled.unhandled_email_has_permission",
 }
 
-# Settled Inbound Mail Receipts (issue 18: no mail lost when a pull dies) are kept 90 days.
 scheduler_events = {
+	# Settled Inbound Mail Receipts (issue 18: no mail lost when a pull dies) are kept 90 days.
 	"daily": ["case_threads.mail.pull_ledger.forget_old"],
+	# Service levels (F23): breaches become Failed and notify the assignee (case_threads.sla).
+	"cron": {
+		"*/5 * * * *": ["case_threads.sla.mark_breaches"],
+	},
 }

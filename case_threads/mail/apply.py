@@ -17,6 +17,7 @@ from case_threads.mail.evidence import newest_descendant
 from case_threads.mail.participants import add_participants, record_from_email
 from case_threads.mail.shared_files import share_files
 from case_threads.settings import get_settings, tag_format
+from case_threads.sla import relevance_values
 
 # Case.subject is Data(1000); a longer subject is kept whole on the email itself.
 MAX_SUBJECT = 1000
@@ -50,6 +51,8 @@ def _unprocessed(communication, message, action):
 
 def _new_case(communication, message, action):
 	defaults = dict(action.route.defaults) if action.route else {}
+	if action.route:
+		defaults["email_route"] = action.route.name  # a policy may be for one route (F23)
 	subject = remove_subject_tag(message.subject or communication.subject, tag_format()).strip()
 	if action.route and action.route.email_account:
 		defaults["email_account"] = action.route.email_account
@@ -98,7 +101,9 @@ def _attach(communication, message, action):
 		# Nothing to track: a plain update (no reload for before/after hooks) keeps the common reply
 		# cheap; the row is already locked by apply_action. `modified` moves: the "updated" sort sees it.
 		case.last_customer_update = communication.communication_date
-		frappe.db.set_value("Case", case.name, "last_customer_update", case.last_customer_update)
+		frappe.db.set_value(
+			"Case", case.name, {"last_customer_update": case.last_customer_update, **relevance_values(case)}
+		)
 	else:
 		# Replied → Open is a status change: save, so that it shows on the timeline (Version).
 		case.last_customer_update = communication.communication_date

@@ -90,9 +90,7 @@ from case_threads.core.settle import (
 	next_step,
 	to_forget,
 )
-from case_threads.mail import pull_ledger
-
-from case_threads.mail import neighbour
+from case_threads.mail import neighbour, pull_ledger
 
 OUR_PATH = "case_threads.mail.email_account.CaseThreadsEmailAccount"
 

@@ -6,6 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import now_datetime, time_diff_in_seconds
 
+from case_threads import sla
 from case_threads.core import new_token
 from case_threads.settings import get_settings
 
@@ -36,6 +37,7 @@ class Case(Document):
 			self.thread_token = new_token()
 		if not self.opened_on:
 			self.opened_on = now_datetime()
+		sla.on_case_insert(self)
 
 	def onload(self):
 		# The composer preselects the case's mailbox and proposes its participants (F20, F21).
@@ -46,6 +48,7 @@ class Case(Document):
 	def validate(self):
 		self.stamp_status_times()
 		self.check_disposition()
+		sla.on_case_validate(self)
 
 	def stamp_status_times(self):
 		if not self.has_value_changed("status"):
@@ -112,6 +115,7 @@ class Case(Document):
 			values["first_response_time"] = max(
 				time_diff_in_seconds(communication.creation, self.creation), 0
 			)
+		values.update(sla.on_agent_reply(self, communication.creation, values.get("status", self.status)))
 		self.db_set(values, notify=True)
 
 	def on_trash(self):
@@ -134,3 +138,8 @@ class Case(Document):
 			and key not in no_copy
 			and not isinstance(value, list)
 		}
+
+
+def on_doctype_update():
+	# The breach job's one query: running agreements whose due time has passed (case_threads.sla).
+	frappe.db.add_index("Case", ["agreement_status", "sla_due"])

@@ -1,0 +1,151 @@
+"""Service levels in the Case list, in a real browser (issue 11, F12/F23): the SLA indicator, the
+SLA age, the Overdue filter and the Relevance order of the Active view; the form's waiting timer.
+
+Cases come through Frappe's receive path at explicit (frozen) instants; the browser runs on the
+real clock. Screenshots as in test_browser.py.
+"""
+
+import email
+import re
+from datetime import timedelta
+
+import frappe
+from frappe.core.doctype.communication.email import make as make_communication
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import now_datetime
+
+from case_threads import sla
+from case_threads.tests.browser_utils import Desk, desk_user, launch_browser, screenshot_dir
+from case_threads.tests.live_server import live_server
+from case_threads.tests.test_inbound import SUPPORT, setup_routing
+from case_threads.tests.utils import build_mail, case_of, make_mailbox, receive, unique
+
+AGENT = "ct.sla.agent@browser-ct.test"
+FAST = "fast-sla@ct.test"  # a route whose policy runs around the clock with a 30-minute response
+
+
+class TestBrowserSLA(FrappeTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls.playwright, cls.browser = launch_browser()
+		setup_routing()
+		sla.ensure_default_policy()
+		frappe.db.set_single_value("System Settings", "setup_complete", 1)
+		frappe.db.delete("__UserSettings", {"user": AGENT})
+		frappe.cache.delete_value("_user_settings")
+		cls.support = make_mailbox(SUPPORT, outgoing=1)
+		desk_user(AGENT, ["Case Agent"])
+		if not frappe.db.exists("Email Route", "CT SLA fast"):
+			frappe.get_doc(
+				{"doctype": "Email Route", "route_name": "CT SLA fast", "address_pattern": FAST, "sequence": 2}
+			).insert(ignore_permissions=True)
+		if not frappe.db.exists("Case SLA Policy", "CT around the clock"):
+			frappe.get_doc(
+				{
+					"doctype": "Case SLA Policy",
+					"policy_name": "CT around the clock",
+					"email_route": "CT SLA fast",
+					"priorities": [{"response_time": 30 * 60, "resolution_time": 8 * 3600}],
+					"working_hours": [
+						{"weekday": d, "start_time": "00:00:00", "end_time": "00:00:00"}
+						for d in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+					],
+				}
+			).insert(ignore_permissions=True)
+		frappe.db.commit()
+		cls.server = live_server(frappe.local.site)
+		cls.url = cls.server.__enter__()
+
+	@classmethod
+	def tearDownClass(cls):
+		cls.server.__exit__(None, None, None)
+		cls.browser.close()
+		cls.playwright.stop()
+		super().tearDownClass()
+
+	def mail_at(self, when, subject, to):
+		with self.freeze_time(when):
+			raw = build_mail(subject, f"{unique('c')}@customer.test", to=to)
+			receive(self.support, raw)
+		frappe.db.commit()
+		return frappe.get_doc("Case", case_of(email.message_from_bytes(raw)["Message-ID"]))
+
+	def test_list_shows_indicator_sla_age_overdue_filter_and_relevance_order(self):
+		marker = unique("SLA-list")
+		now = now_datetime()
+		overdue = self.mail_at(now - timedelta(hours=2), f"{marker} overdue", FAST)
+		soon = self.mail_at(now - timedelta(minutes=5), f"{marker} due soon", FAST)
+		later = self.mail_at(now - timedelta(minutes=1), f"{marker} default policy", SUPPORT)
+		paused = self.mail_at(now - timedelta(hours=3), f"{marker} waiting on customer", FAST)
+		# The agent answers from the case (Frappe's composer endpoint): the case waits on the customer.
+		make_communication(
+			doctype="Case",
+			name=paused.name,
+			content="We need your order number.",
+			subject=f"Re: {paused.subject}",
+			recipients=paused.raised_by,
+			send_email=True,
+		)
+		sla.mark_breaches()
+		frappe.db.commit()
+		self.assertEqual(frappe.db.get_value("Case", overdue.name, "agreement_status"), "Failed")
+
+		desk = Desk(self.browser, self.url, "case-sla-list")
+		self.addCleanup(desk.close)
+		desk.login(AGENT)
+		page = desk.page
+		desk.goto("case")
+		page.locator('.page-actions button, .page-head button', has_text="Active").first.click()
+		desk.wait_idle()
+		page.evaluate(
+			"m => cur_list.filter_area.add([['Case', 'subject', 'like', `%${m}%`]])", marker
+		)
+		page.wait_for_function("() => cur_list.data.length === 4 && cur_list.sort_by === 'relevance_key'")
+		desk.wait_idle()
+		page.wait_for_function("() => [...document.querySelectorAll('.ct-sla-age')].some(e => e.textContent)")
+
+		rows = page.locator(".list-row-container .list-row")
+		titles = rows.evaluate_all(
+			"rs => rs.map(r => r.querySelector('.list-subject a[data-name]').getAttribute('data-name'))"
+		)
+		# Relevance: overdue first, then the soonest due, then later due, then waiting on the customer.
+		self.assertEqual(titles, [overdue.name, soon.name, later.name, paused.name])
+		indicators = rows.evaluate_all(
+			"rs => rs.map(r => r.querySelector('.indicator-pill').textContent.trim())"
+		)
+		self.assertEqual(indicators, ["Overdue", "Due Soon", "First Response Due", "Paused"])
+		ages = rows.evaluate_all("rs => rs.map(r => r.querySelector('.ct-sla-age').textContent)")
+		self.assertRegex(ages[0], r"SLA age 2h [01]m")
+		self.assertRegex(ages[1], r"SLA age [56]m")
+		self.assertEqual(ages[3], "")  # we wait on the customer: no SLA age
+		desk.shot("relevance")
+		page.screenshot(path=str(self.docs_path("case-list-sla.png")))
+
+		# The Overdue filter keeps only what is past its due time.
+		page.locator('.page-actions button, .page-head button', has_text="Overdue").first.click()
+		desk.wait_idle()
+		page.evaluate(
+			"m => cur_list.filter_area.add([['Case', 'subject', 'like', `%${m}%`]])", marker
+		)
+		page.wait_for_function("() => cur_list.data.length === 1")
+		names = rows.evaluate_all("rs => rs.map(r => r.querySelector('.list-subject a[data-name]').getAttribute('data-name'))")
+		self.assertEqual(names, [overdue.name])
+		desk.shot("overdue")
+
+		# The form's live timer since the customer's last email.
+		desk.goto(f"case/{soon.name}")
+		desk.wait_form("Case", soon.name)
+		timer = page.locator(".ct-waiting-timer .ct-waiting-elapsed")
+		first = timer.inner_text()
+		self.assertRegex(first, r"^00:0[56]:\d\d$")
+		page.wait_for_function(
+			"t => document.querySelector('.ct-waiting-timer .ct-waiting-elapsed').textContent !== t", arg=first
+		)
+		desk.shot("waiting-timer")
+		self.assertEqual(desk.errors, [])
+
+	def docs_path(self, name):
+		path = screenshot_dir() / "readme"
+		path.mkdir(exist_ok=True)
+		return path / name

@@ -10,6 +10,7 @@ import secrets
 import signal
 import sys
 import time
+import traceback
 from email import policy
 from pathlib import Path
 
@@ -41,12 +42,12 @@ def load_demo_mail(imap, account):
 
 
 def save_outgoing(smtp, outbox, saved):
-	"""Write every newly captured outgoing mail to outbox/NNN.eml; returns how many are saved."""
-	for number, message in enumerate(smtp.messages[saved:], start=saved + 1):
-		(outbox / f"{number:03d}.eml").write_bytes(message.as_bytes(policy=policy.SMTP))
-		say(
-			f"outgoing mail captured: {outbox / f'{number:03d}.eml'} (to {message['To']}: {message['Subject']})"
-		)
+	"""Write each mail captured since the last call to outbox/NNN.eml (numbers go on from earlier
+	runs' files); returns how many of this run's captured mails are saved."""
+	for message in smtp.messages[saved:]:
+		path = outbox / f"{len(list(outbox.glob('*.eml'))) + 1:03d}.eml"
+		path.write_bytes(message.as_bytes(policy=policy.SMTP))
+		say(f"outgoing mail captured: {path} (to {message['To']}: {message['Subject']})")
 	return len(smtp.messages)
 
 
@@ -75,7 +76,7 @@ def main(site, port):
 				frappe.db.set_default(LOADED_KEY, "1")
 				frappe.db.commit()
 				say("every demo mail ended where demo/plan.json says")
-			saved = save_outgoing(smtp, outbox, len(list(outbox.glob("*.eml"))) and 0)
+			saved = save_outgoing(smtp, outbox, 0)
 			server = serve(site, port)
 			url = f"http://{HOST}:{port}"
 			unprocessed = frappe.db.count(
@@ -151,6 +152,10 @@ def cli(argv):
 		return 0
 	except AssertionError as e:
 		print(f"!! DEMO FAILED: {e}", file=sys.stderr)
+		return 1
+	except Exception as e:
+		traceback.print_exc()
+		print(f"!! DEMO FAILED: {type(e).__name__}: {e}", file=sys.stderr)
 		return 1
 	return 0
 

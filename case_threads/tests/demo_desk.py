@@ -59,7 +59,7 @@ def check_demo_desk(browser, url, facts, shots, user=world.AGENTS[0], password=w
 		desk.wait_form("Case", reopened)
 		count = page.locator('.frappe-control[data-fieldname="reopen_count"] .control-value >> visible=true')
 		assert count.inner_text().strip() == "1", f"{reopened} shows reopen count {count.inner_text()!r}"
-		assert page.locator(".indicator-pill >> visible=true").first.inner_text().strip() == "Open"
+		assert page.locator(".page-head .indicator-pill >> visible=true").first.inner_text().strip() == "Open"
 		page.screenshot(path=str(shots / "demo-reopened.png"), full_page=True)
 
 		((clone, original),) = facts["clones"]

@@ -6,6 +6,7 @@ subject tag of the case FILE made (the customer copied it from a reply); nothing
 """
 
 import json
+import logging
 import re
 from email import message_from_bytes
 from pathlib import Path
@@ -96,6 +97,7 @@ class Demo:
 	def agent_reply(self, case_name, agent, text):
 		"""An agent answers from the Case form's composer; the Email Queue sends it to the capture."""
 		case = frappe.get_doc("Case", case_name)
+		logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)  # Frappe's email CSS inliner is chatty
 		testing_email = frappe.flags.testing_email
 		frappe.flags.testing_email = True  # under run-tests Frappe would otherwise skip the SMTP call
 		frappe.local.outgoing_email_account = {}

@@ -57,6 +57,8 @@ def check_demo_desk(browser, url, facts, shots, user=world.AGENTS[0], password=w
 		(reopened,) = facts["reopened"]
 		desk.goto(f"case/{reopened}")
 		desk.wait_form("Case", reopened)
+		# Reopen Count is in the collapsed Thread section.
+		page.locator(".form-section .section-head >> visible=true", has_text="Thread").first.click()
 		count = page.locator('.frappe-control[data-fieldname="reopen_count"] .control-value >> visible=true')
 		assert count.inner_text().strip() == "1", f"{reopened} shows reopen count {count.inner_text()!r}"
 		assert page.locator(".page-head .indicator-pill >> visible=true").first.inner_text().strip() == "Open"

@@ -175,8 +175,7 @@ ct_configure_bench() {
 		path, user, db_host, redis = sys.argv[1:]
 		config = json.load(open(path)) if os.path.exists(path) else {}
 		config.update(frappe_user=user, db_host=db_host, redis_cache=redis, redis_queue=redis, redis_socketio=redis)
-		with open(path, "w") as f:
-			f.write(json.dumps(config, indent=1) + "\n")
+		open(path, "w").write(json.dumps(config, indent=1) + "\n")
 		PY
 	"$ct_bench/env/bin/python" -c "import setuptools, sys; sys.exit(int(setuptools.__version__.split('.')[0]) >= 76)" 2>/dev/null ||
 		{ ct_say "setuptools<76 into the bench env"; ct_run "$ct_bench/env/bin/python" -m pip install -q 'setuptools<76' || return 1; }

@@ -145,6 +145,7 @@ def serve(site, port):
 
 def cli(argv):
 	signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
+	signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C even when started in the background
 	try:
 		main(argv[0], int(argv[1]))
 	except KeyboardInterrupt:

@@ -182,8 +182,14 @@ ct_configure_bench() {
 }
 
 # This working tree, installed into the bench as the app case_threads.
+# --if-needed: skip the pip install when the bench already imports the app from this tree.
 ct_link_app() {
 	local link="$ct_bench/apps/case_threads"
+	if [ "${1:-}" = --if-needed ] && [ "$(readlink "$link" 2>/dev/null)" = "$ct_repo" ] &&
+		grep -qx case_threads "$ct_bench/sites/apps.txt" &&
+		[ "$("$ct_bench/env/bin/python" -c 'import case_threads, os; print(os.path.dirname(os.path.dirname(os.path.realpath(case_threads.__file__))))' 2>/dev/null)" = "$ct_repo" ]; then
+		return 0
+	fi
 	if [ -e "$link" ] && [ ! -L "$link" ]; then
 		ct_warn "$link is a real folder, not a link to a checkout; refusing to replace it"
 		return 1

@@ -194,8 +194,8 @@ ct_link_app() {
 		ct_warn "$link is a real folder, not a link to a checkout; refusing to replace it"
 		return 1
 	fi
-	ln -sfn "$ct_repo" "$link"
-	"$ct_bench/env/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e "$ct_repo"
+	ln -sfn "$ct_repo" "$link" || return 1
+	"$ct_bench/env/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e "$ct_repo" || return 1
 	grep -qx case_threads "$ct_bench/sites/apps.txt" || printf '\ncase_threads\n' >>"$ct_bench/sites/apps.txt"
 	sed -i '/^$/d' "$ct_bench/sites/apps.txt"
 }

@@ -9,7 +9,7 @@ import frappe
 from frappe.utils import get_string_between, now_datetime
 
 from case_threads.tests.test_inbound import InboundTestCase
-from case_threads.tests.utils import corpus_path, make_mailbox, receive
+from case_threads.tests.utils import corpus_path, make_mailbox, receive, require_corpus
 
 
 def frappe_message_id(raw):
@@ -20,8 +20,7 @@ def frappe_message_id(raw):
 
 class TestCorpusThroughReceive(InboundTestCase):
 	def test_every_corpus_mail_ends_in_exactly_one_place(self):
-		index = corpus_path() / "index.csv"
-		self.assertTrue(index.exists(), f"mail corpus missing at {index.parent}")
+		index = require_corpus(self) / "index.csv"
 		with open(index, newline="") as f:
 			raws = [(corpus_path() / row["path"]).read_bytes() for row in csv.DictReader(f)]
 		mailbox = make_mailbox("corpus@ct.test")

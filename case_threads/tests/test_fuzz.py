@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from case_threads.tests.test_inbound import InboundTestCase
-from case_threads.tests.utils import corpus_path, make_mailbox, receive
+from case_threads.tests.utils import corpus_path, make_mailbox, receive, require_corpus
 
 MAILS = int(os.environ.get("CASE_THREADS_FUZZ_MAILS") or 2000)
 EXAMPLES = int(os.environ.get("CASE_THREADS_FUZZ_EXAMPLES") or 200)
@@ -114,6 +114,7 @@ STRUCTURES = ["truncate", "nested", "flip", "charset", "as_is"]
 
 class TestFuzzReceive(InboundTestCase):
 	def test_nothing_is_lost_and_nothing_escapes(self):
+		require_corpus(self)
 		# A seeded generator rather than hypothesis here: one run of thousands of mails, reproducible
 		# from the seed it prints (hypothesis would start from its simplest, all-alike example).
 		seed = int(os.environ.get("CASE_THREADS_FUZZ_SEED") or random.randrange(2**32))

@@ -26,6 +26,26 @@ def corpus_path():
 	return Path(os.environ.get("CASE_THREADS_CORPUS") or CORPUS)
 
 
+def note_not_run(test_id, why):
+	"""List a test that could not run where scripts/test shows it at the end of the run."""
+	path = os.environ.get("CASE_THREADS_NOT_RUN_FILE")
+	if path:
+		with open(path, "a") as f:
+			f.write(f"{test_id}: {why}\n")
+
+
+def require_corpus(test):
+	"""The corpus folder. Without it the test fails; when scripts/test runs outside CI
+	(CASE_THREADS_CORPUS_OPTIONAL) it is skipped instead and named in the run's NOT RUN list."""
+	if (corpus_path() / "index.csv").exists():
+		return corpus_path()
+	why = f"mail corpus missing at {corpus_path()} (set CASE_THREADS_CORPUS)"
+	if os.environ.get("CASE_THREADS_CORPUS_OPTIONAL"):
+		note_not_run(test.id(), why)
+		test.skipTest("!! " + why)
+	test.fail(why)
+
+
 def unique(prefix="x"):
 	return f"{prefix}-{secrets.token_hex(4)}"
 

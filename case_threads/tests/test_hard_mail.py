@@ -544,7 +544,12 @@ class TestUnhandledEmailInTheDesk(HardMailTestCase):
 		desk = Desk(self.browser, self.url, "hard-mail-unhandled")
 		self.addCleanup(desk.close)
 		page = desk.page
-		desk.login(self.desk_manager)
+		desk.context.set_default_timeout(60_000)  # a loaded machine
+		try:
+			desk.login(self.desk_manager)
+		except Exception:
+			desk.shot("login-failed")
+			raise
 		desk.goto("unprocessed-email")
 		page.get_by_role("button", name="Unhandled Emails").click()
 		dialog = desk.dialog("Unhandled Emails")
@@ -556,6 +561,7 @@ class TestUnhandledEmailInTheDesk(HardMailTestCase):
 		row.get_by_role("button", name="Retry").click()
 		self.assertIn("the email is on CASE-", desk.alert("Received again"))
 		dialog.locator("tr", has_text=first_subject).wait_for(state="detached")
+		frappe.db.commit()  # see what the server committed
 		self.assertFalse(frappe.db.exists("Unhandled Email", first))
 		self.assertTrue(case_of(first_id))
 
@@ -564,6 +570,7 @@ class TestUnhandledEmailInTheDesk(HardMailTestCase):
 		desk.shot("unhandled-form")
 		page.locator(".page-actions button", has_text="Retry").click()
 		desk.alert("Received again")
+		frappe.db.commit()
 		desk.wait_form("Case", case_of(second_id))
 		self.assertFalse(frappe.db.exists("Unhandled Email", second))
 		self.assertEqual(desk.errors, [])

@@ -28,29 +28,35 @@ function show_unhandled_emails() {
 				wrapper.html(`<p class="text-muted">${__("No Unhandled Emails.")}</p>`);
 				return;
 			}
+			const cut = (v, n) => {
+				const text = v == null ? "" : String(v);
+				return text.length > n ? text.slice(0, n) + "…" : text;
+			};
 			const body = rows
 				.map(
 					(r) => `<tr>
-						<td>${esc(frappe.datetime.str_to_user(r.creation))}</td>
-						<td>${esc(r.email_account)}</td>
-						<td>${esc(r.sender_name ? `${r.sender_name} <${r.sender}>` : r.sender)}</td>
-						<td>${esc(r.subject)}</td>
-						<td><small>${esc(r.reason)}</small></td>
 						<td class="text-nowrap">
-							<a class="btn btn-xs btn-default" href="/app/unhandled-email/${encodeURIComponent(
-								r.name
-							)}">${__("Open")}</a>
 							<button class="btn btn-xs btn-primary" data-retry="${esc(r.name)}">${__(
 								"Retry"
 							)}</button>
+							<a class="btn btn-xs btn-default" href="/app/unhandled-email/${encodeURIComponent(
+								r.name
+							)}">${__("Open")}</a>
 						</td>
+						<td>${esc(frappe.datetime.str_to_user(r.creation))}</td>
+						<td>${esc(r.email_account)}</td>
+						<td>${esc(cut(r.sender_name ? `${r.sender_name} <${r.sender}>` : r.sender, 80))}</td>
+						<td title="${esc(r.subject)}">${esc(cut(r.subject, 120))}</td>
+						<td title="${esc(r.reason)}"><small>${esc(cut(r.reason, 160))}</small></td>
 					</tr>`
 				)
 				.join("");
-			wrapper.html(`<table class="table table-sm">
+			wrapper.html(`<table class="table table-sm" style="table-layout: fixed; word-break: break-word">
+				<colgroup><col style="width: 9em"><col style="width: 9em"><col style="width: 10em">
+					<col style="width: 16em"><col><col style="width: 20em"></colgroup>
 				<thead><tr>
-					<th>${__("Received On")}</th><th>${__("Mailbox")}</th><th>${__("Sender")}</th>
-					<th>${__("Subject")}</th><th>${__("Reason")}</th><th></th>
+					<th></th><th>${__("Received On")}</th><th>${__("Mailbox")}</th><th>${__("Sender")}</th>
+					<th>${__("Subject")}</th><th>${__("Reason")}</th>
 				</tr></thead><tbody>${body}</tbody></table>`);
 			wrapper.find("[data-retry]").on("click", (e) => {
 				const name = e.currentTarget.dataset.retry;

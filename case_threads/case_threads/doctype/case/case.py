@@ -40,7 +40,8 @@ class Case(Document):
 			self.resolved_on = self.closed_on = None
 
 	def check_disposition(self):
-		if self.disposition or not self.has_value_changed("status"):
+		# The auto-close job (case_threads.autoclose) moves cases without one and says so on the timeline.
+		if self.disposition or not self.has_value_changed("status") or self.flags.auto_status:
 			return
 		settings = get_settings()
 		required = (self.status == "Resolved" and settings.require_disposition_on_resolve) or (
@@ -88,3 +89,5 @@ class Case(Document):
 def on_doctype_update():
 	# The breach job's one query: running agreements whose due time has passed (case_threads.sla).
 	frappe.db.add_index("Case", ["agreement_status", "sla_due"])
+	# The auto-close job's query (case_threads.autoclose) and the dashboard's status counts.
+	frappe.db.add_index("Case", ["status", "last_customer_update"])

@@ -193,7 +193,7 @@ class TestTeamLead(FrappeTestCase):
 			(self.box_a, "No Route", 1),
 			(self.box_b, "Auto-Reply", 5),
 		):
-			frappe.get_doc(
+			doc = frappe.get_doc(
 				{
 					"doctype": "Unprocessed Email",
 					"status": "Unprocessed",
@@ -203,7 +203,10 @@ class TestTeamLead(FrappeTestCase):
 					"email_account": box,
 					"received_on": now - timedelta(hours=hours_ago),
 				}
-			).insert(ignore_permissions=True)
+			)
+			# The report counts rows; the email behind each one does not matter to it.
+			doc.flags.ignore_mandatory = True
+			doc.insert(ignore_permissions=True)
 		for user, boxes in ((MANAGER, {self.box_a, self.box_b}), (AGENT, {self.box_a})):
 			result = self.report("Unprocessed Email Aging", user, now=str(now))
 			rows = {row["email_account"]: row for row in result["result"]}

@@ -97,7 +97,11 @@ def move_case(name, status, now, current):
 		return new_status
 	except Exception:
 		frappe.db.rollback()
-		frappe.log_error(title=_("Case auto-close failed for {0}").format(name), reference_doctype="Case", reference_name=name)
+		frappe.log_error(
+			title=_("Case auto-close failed for {0}").format(name),
+			reference_doctype="Case",
+			reference_name=name,
+		)
 		return None
 
 

@@ -47,7 +47,9 @@ def median_first_response_today(filters=None, now=None):
 	"""Number card: median working time to the first answer of the cases first answered today."""
 	_check_read()
 	today = getdate(_now(now))
-	values = [seconds for _, seconds in _first_responses(get_datetime(today), get_datetime(add_days(today, 1)))]
+	values = [
+		seconds for _, seconds in _first_responses(get_datetime(today), get_datetime(add_days(today, 1)))
+	]
 	value = median(values)
 	return {"value": value or 0, "fieldtype": "Duration"}
 
@@ -68,8 +70,14 @@ def opened_vs_resolved(chart_name=None, filters=None, now=None, **kwargs):
 	return _chart(
 		[str(day) for day in starts],
 		[
-			{"name": _("Opened"), "values": [len(v) for v in bucket(((r.opened_on, 1) for r in opened), starts, "Day")]},
-			{"name": _("Resolved"), "values": [len(v) for v in bucket(((r.resolved_on, 1) for r in resolved), starts, "Day")]},
+			{
+				"name": _("Opened"),
+				"values": [len(v) for v in bucket(((r.opened_on, 1) for r in opened), starts, "Day")],
+			},
+			{
+				"name": _("Resolved"),
+				"values": [len(v) for v in bucket(((r.resolved_on, 1) for r in resolved), starts, "Day")],
+			},
 		],
 	)
 

@@ -89,10 +89,30 @@ def response_times(filters):
 	columns = [
 		{"fieldname": "group", "label": label[group_by], "fieldtype": "Data", "width": 200},
 		{"fieldname": "cases", "label": _("Cases"), "fieldtype": "Int", "width": 80},
-		{"fieldname": "median_first_response", "label": _("Median First Response"), "fieldtype": "Duration", "width": 170},
-		{"fieldname": "p90_first_response", "label": _("P90 First Response"), "fieldtype": "Duration", "width": 160},
-		{"fieldname": "median_resolution", "label": _("Median Resolution"), "fieldtype": "Duration", "width": 160},
-		{"fieldname": "sla_fulfilled_pct", "label": _("SLA Fulfilled %"), "fieldtype": "Percent", "width": 120},
+		{
+			"fieldname": "median_first_response",
+			"label": _("Median First Response"),
+			"fieldtype": "Duration",
+			"width": 170,
+		},
+		{
+			"fieldname": "p90_first_response",
+			"label": _("P90 First Response"),
+			"fieldtype": "Duration",
+			"width": 160,
+		},
+		{
+			"fieldname": "median_resolution",
+			"label": _("Median Resolution"),
+			"fieldtype": "Duration",
+			"width": 160,
+		},
+		{
+			"fieldname": "sla_fulfilled_pct",
+			"label": _("SLA Fulfilled %"),
+			"fieldtype": "Percent",
+			"width": 120,
+		},
 		{"fieldname": "reopened", "label": _("Reopened"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "cloned", "label": _("Cloned"), "fieldtype": "Int", "width": 80},
 		{"fieldname": "merged", "label": _("Merged"), "fieldtype": "Int", "width": 80},
@@ -114,7 +134,9 @@ def response_times(filters):
 		},
 		"type": "bar",
 	}
-	message = _("Times are working time on each case's service level calendar (wall time for a case with none).")
+	message = _(
+		"Times are working time on each case's service level calendar (wall time for a case with none)."
+	)
 	return columns, data, message, chart
 
 
@@ -138,13 +160,25 @@ def unprocessed_aging(filters=None):
 		{"fieldname": "email_account", "label": _("Mailbox"), "fieldtype": "Data", "width": 200},
 		{"fieldname": "waiting", "label": _("Waiting"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "oldest", "label": _("Oldest"), "fieldtype": "Datetime", "width": 170},
-		{"fieldname": "oldest_age_hours", "label": _("Oldest Age (hours)"), "fieldtype": "Float", "width": 140},
+		{
+			"fieldname": "oldest_age_hours",
+			"label": _("Oldest Age (hours)"),
+			"fieldtype": "Float",
+			"width": 140,
+		},
 	]
 	for reason in REASONS:
-		columns.append({"fieldname": frappe.scrub(reason), "label": _(reason), "fieldtype": "Int", "width": 100})
+		columns.append(
+			{"fieldname": frappe.scrub(reason), "label": _(reason), "fieldtype": "Int", "width": 100}
+		)
 	data = []
 	for box in boxes:
-		row = {"email_account": box.mailbox, "waiting": box.waiting, "oldest": box.oldest, "oldest_age_hours": box.oldest_age_hours}
+		row = {
+			"email_account": box.mailbox,
+			"waiting": box.waiting,
+			"oldest": box.oldest,
+			"oldest_age_hours": box.oldest_age_hours,
+		}
 		row.update({frappe.scrub(reason): box.by_reason.get(reason, 0) for reason in REASONS})
 		data.append(row)
 	chart = {

@@ -18,7 +18,15 @@ from case_threads.core.figures import (
 
 @pytest.mark.parametrize(
 	"values, expected",
-	[([], None), ([None], None), ([5], 5), ([3, 1], 2), ([1, 9, 3], 3), ([4, 1, 3, 2], 2.5), ([1, None, 3], 2)],
+	[
+		([], None),
+		([None], None),
+		([5], 5),
+		([3, 1], 2),
+		([1, 9, 3], 3),
+		([4, 1, 3, 2], 2.5),
+		([1, None, 3], 2),
+	],
 )
 def test_median(values, expected):
 	assert median(values) == expected
@@ -98,7 +106,12 @@ def test_aging_per_mailbox():
 		Waiting("support", "Bulk", datetime(2026, 12, 2, 11)),
 	]
 	sales, support = aging(rows, now)
-	assert (sales.mailbox, sales.waiting, sales.oldest_age_hours, sales.by_reason) == ("sales", 1, 6.0, {"No Route": 1})
+	assert (sales.mailbox, sales.waiting, sales.oldest_age_hours, sales.by_reason) == (
+		"sales",
+		1,
+		6.0,
+		{"No Route": 1},
+	)
 	assert (support.waiting, support.oldest, support.oldest_age_hours) == (3, datetime(2026, 12, 1, 12), 24.0)
 	assert support.by_reason == {"Bulk": 2, "No Route": 1}
 	assert aging([], now) == []
@@ -107,7 +120,11 @@ def test_aging_per_mailbox():
 def test_period_starts_and_bucket():
 	from case_threads.core.figures import bucket, period_starts
 
-	assert period_starts(date(2026, 12, 3), "Day", 3) == [date(2026, 12, 1), date(2026, 12, 2), date(2026, 12, 3)]
+	assert period_starts(date(2026, 12, 3), "Day", 3) == [
+		date(2026, 12, 1),
+		date(2026, 12, 2),
+		date(2026, 12, 3),
+	]
 	assert period_starts(date(2026, 12, 3), "Week", 2) == [date(2026, 11, 23), date(2026, 11, 30)]
 	starts = period_starts(date(2026, 12, 3), "Day", 2)
 	items = [

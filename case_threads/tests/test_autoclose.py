@@ -70,7 +70,11 @@ class AutoCloseTestCase(InboundTestCase):
 	def notes(self, case, text):
 		return frappe.get_all(
 			"Comment",
-			filters={"reference_doctype": "Case", "reference_name": case.name, "content": ["like", f"%{text}%"]},
+			filters={
+				"reference_doctype": "Case",
+				"reference_name": case.name,
+				"content": ["like", f"%{text}%"],
+			},
 			pluck="content",
 		)
 

@@ -60,8 +60,20 @@ class TestTeamLead(FrappeTestCase):
 			).insert(ignore_permissions=True)
 		frappe.db.sql("delete from `tabCase` where opened_on >= '2027-03-01' and opened_on < '2027-04-01'")
 		cls.cases = {}
-		for key, (queue, worker, opened, responded, resolved, status, agreement, reopened, cloned) in SEED.items():
-			case = frappe.get_doc({"doctype": "Case", "subject": f"Lead {key}", "raised_by": f"{key}@customer.test"})
+		for key, (
+			queue,
+			worker,
+			opened,
+			responded,
+			resolved,
+			status,
+			agreement,
+			reopened,
+			cloned,
+		) in SEED.items():
+			case = frappe.get_doc(
+				{"doctype": "Case", "subject": f"Lead {key}", "raised_by": f"{key}@customer.test"}
+			)
 			case.opened_on = opened
 			case.insert(ignore_permissions=True)
 			cls.cases[key] = case.name
@@ -100,7 +112,13 @@ class TestTeamLead(FrappeTestCase):
 		return {row["group"]: row for row in result["result"]}, result
 
 	def figures(self, row):
-		keys = ("cases", "median_first_response", "p90_first_response", "median_resolution", "sla_fulfilled_pct")
+		keys = (
+			"cases",
+			"median_first_response",
+			"p90_first_response",
+			"median_resolution",
+			"sla_fulfilled_pct",
+		)
 		return tuple(row[k] for k in keys) + (row["reopened"], row["cloned"], row["merged"])
 
 	def test_response_times_by_queue_as_manager(self):
@@ -122,7 +140,10 @@ class TestTeamLead(FrappeTestCase):
 		self.assertEqual(set(rows), {"2027-03-08", "Total"})
 		self.assertEqual(self.figures(rows["2027-03-08"]), (5, 1.5 * HOUR, 3 * HOUR, 8 * HOUR, 66.7, 1, 1, 0))
 		rows, _ = self.rows(group_by="Period", period="Day")
-		self.assertEqual({k: r["cases"] for k, r in rows.items()}, {"2027-03-08": 2, "2027-03-09": 1, "2027-03-10": 2, "Total": 5})
+		self.assertEqual(
+			{k: r["cases"] for k, r in rows.items()},
+			{"2027-03-08": 2, "2027-03-09": 1, "2027-03-10": 2, "Total": 5},
+		)
 
 	def test_response_times_as_agent_count_only_their_queue(self):
 		rows, _ = self.rows(AGENT, group_by="Queue")
@@ -147,7 +168,9 @@ class TestTeamLead(FrappeTestCase):
 			self.assertEqual(sum(chart["datasets"][0]["values"]), sum(opened))
 			chart = dashboard.sla_results_weekly(now=now)
 			self.assertEqual(chart["labels"][-1], "2027-03-08")
-			self.assertEqual([chart["datasets"][0]["values"][-1], chart["datasets"][1]["values"][-1]], [fulfilled, failed])
+			self.assertEqual(
+				[chart["datasets"][0]["values"][-1], chart["datasets"][1]["values"][-1]], [fulfilled, failed]
+			)
 			chart = dashboard.first_response_weekly(now=now)
 			self.assertEqual(chart["datasets"][0]["values"][-1], fr_week, user)
 		frappe.set_user("Administrator")
@@ -158,11 +181,18 @@ class TestTeamLead(FrappeTestCase):
 
 	def test_count_cards_with_frappe_get_result(self):
 		# Only the seeded cases count here: every other case is Closed in this (rolled back) transaction.
-		frappe.db.sql("update `tabCase` set status = 'Closed' where name not in %s", (tuple(self.cases.values()),))
+		frappe.db.sql(
+			"update `tabCase` set status = 'Closed' where name not in %s", (tuple(self.cases.values()),)
+		)
 		today = now_datetime().replace(hour=23, minute=0, second=0, microsecond=0)
 		c = self.cases
 		frappe.db.set_value("Case", c["c3"], "sla_due", today, update_modified=False)
-		frappe.db.set_value("Case", c["c5"], {"agreement_status": "Failed", "sla_due": today - timedelta(days=1)}, update_modified=False)
+		frappe.db.set_value(
+			"Case",
+			c["c5"],
+			{"agreement_status": "Failed", "sla_due": today - timedelta(days=1)},
+			update_modified=False,
+		)
 		frappe.db.set_value("Case", c["c4"], "status", "Replied", update_modified=False)
 		expected = {
 			# card: (manager, agent of Q1)
@@ -185,7 +215,10 @@ class TestTeamLead(FrappeTestCase):
 		self.assertEqual(dict(zip(backlog["labels"], backlog["datasets"][0]["values"])), {Q1: 1})
 
 	def test_unprocessed_email_aging_and_chart_per_mailbox(self):
-		frappe.db.sql("update `tabUnprocessed Email` set status = 'Processed' where email_account in %s", ((self.box_a, self.box_b),))
+		frappe.db.sql(
+			"update `tabUnprocessed Email` set status = 'Processed' where email_account in %s",
+			((self.box_a, self.box_b),),
+		)
 		now = datetime(2027, 3, 10, 12)
 		for box, reason, hours_ago in (
 			(self.box_a, "No Route", 30),
@@ -214,7 +247,9 @@ class TestTeamLead(FrappeTestCase):
 			if user == AGENT:
 				self.assertEqual(set(rows), {self.box_a})
 			a = rows[self.box_a]
-			self.assertEqual((a["waiting"], a["oldest"], a["oldest_age_hours"]), (3, now - timedelta(hours=30), 30.0))
+			self.assertEqual(
+				(a["waiting"], a["oldest"], a["oldest_age_hours"]), (3, now - timedelta(hours=30), 30.0)
+			)
 			self.assertEqual((a["no_route"], a["bulk"], a["auto_reply"]), (2, 1, 0))
 			if self.box_b in boxes:
 				self.assertEqual((rows[self.box_b]["waiting"], rows[self.box_b]["auto_reply"]), (1, 1))

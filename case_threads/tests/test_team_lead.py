@@ -119,7 +119,7 @@ class TestTeamLead(FrappeTestCase):
 			"median_resolution",
 			"sla_fulfilled_pct",
 		)
-		return tuple(row[k] for k in keys) + (row["reopened"], row["cloned"], row["merged"])
+		return tuple(row[k] for k in (*keys, "reopened", "cloned", "merged"))
 
 	def test_response_times_by_queue_as_manager(self):
 		rows, result = self.rows(group_by="Queue")
@@ -209,10 +209,12 @@ class TestTeamLead(FrappeTestCase):
 			frappe.set_user("Administrator")
 		frappe.set_user(MANAGER)
 		backlog = chart_get(chart_name="Case Backlog by Queue", refresh=1)
-		self.assertEqual(dict(zip(backlog["labels"], backlog["datasets"][0]["values"])), {Q1: 1, Q2: 2})
+		self.assertEqual(
+			dict(zip(backlog["labels"], backlog["datasets"][0]["values"], strict=True)), {Q1: 1, Q2: 2}
+		)
 		frappe.set_user(AGENT)
 		backlog = chart_get(chart_name="Case Backlog by Queue", refresh=1)
-		self.assertEqual(dict(zip(backlog["labels"], backlog["datasets"][0]["values"])), {Q1: 1})
+		self.assertEqual(dict(zip(backlog["labels"], backlog["datasets"][0]["values"], strict=True)), {Q1: 1})
 
 	def test_unprocessed_email_aging_and_chart_per_mailbox(self):
 		frappe.db.sql(
@@ -255,7 +257,7 @@ class TestTeamLead(FrappeTestCase):
 				self.assertEqual((rows[self.box_b]["waiting"], rows[self.box_b]["auto_reply"]), (1, 1))
 			frappe.set_user(user)
 			chart = chart_get(chart_name="Unprocessed Email by Mailbox", refresh=1)
-			counts = dict(zip(chart["labels"], chart["datasets"][0]["values"]))
+			counts = dict(zip(chart["labels"], chart["datasets"][0]["values"], strict=True))
 			frappe.set_user("Administrator")
 			self.assertEqual(counts[self.box_a], 3)
 			self.assertEqual(self.box_b in counts, self.box_b in boxes, user)

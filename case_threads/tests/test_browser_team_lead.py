@@ -41,8 +41,10 @@ class TestBrowserTeamLead(FrappeTestCase):
 			"delete from `tabUnprocessed Email` where email_account in %s", ((cls.box_a, cls.box_b),)
 		)
 		now = now_datetime()
-		for box, reason, hours in ((cls.box_a, "No Route", 5), (cls.box_a, "Bulk", 1)) + tuple(
-			(cls.box_b, "No Route", h) for h in (2, 3, 4)
+		for box, reason, hours in (
+			(cls.box_a, "No Route", 5),
+			(cls.box_a, "Bulk", 1),
+			*tuple((cls.box_b, "No Route", h) for h in (2, 3, 4)),
 		):
 			doc = frappe.get_doc(
 				{

@@ -164,6 +164,12 @@ class TestBrowserSLA(FrappeTestCase):
 			"t => document.querySelector('.ct-waiting-timer .ct-waiting-elapsed').textContent !== t",
 			arg=first,
 		)
+		box = page.evaluate(
+			"() => { const e = document.querySelector('.ct-waiting-timer'); const r = e.getBoundingClientRect();"
+			" return {top: r.top, height: r.height, parent: e.parentElement.className,"
+			" count: document.querySelectorAll('.ct-waiting-timer').length}; }"
+		)
+		print("waiting timer box", box)
 		desk.shot("waiting-timer")
 		self.assertEqual(desk.errors, [])
 

@@ -37,11 +37,18 @@ FRESH_FIELDS = (
 
 
 def policies() -> list[Policy]:
-	"""The enabled policies; cached until one changes (Case SLA Policy.on_change)."""
-	return frappe.cache.get_value(POLICIES_CACHE_KEY, _load_policies)
+	"""The enabled policies; cached until one changes (Case SLA Policy.on_change), and kept for the
+	rest of the request or job (an Email Account pull makes many cases)."""
+	cached = getattr(frappe.local, "case_threads_sla_policies", None)
+	if cached is None:
+		cached = frappe.local.case_threads_sla_policies = frappe.cache.get_value(
+			POLICIES_CACHE_KEY, _load_policies
+		)
+	return cached
 
 
 def clear_policy_cache():
+	frappe.local.case_threads_sla_policies = None
 	frappe.cache.delete_value(POLICIES_CACHE_KEY)
 
 

@@ -164,6 +164,11 @@ class TestBrowserSLA(FrappeTestCase):
 			"t => document.querySelector('.ct-waiting-timer .ct-waiting-elapsed').textContent !== t",
 			arg=first,
 		)
+		# Really on screen: below the sticky page header, not hidden under it.
+		header = page.locator(".page-head").first.bounding_box()
+		self.assertGreaterEqual(
+			page.locator(".ct-waiting-timer").bounding_box()["y"], header["y"] + header["height"]
+		)
 		desk.shot("waiting-timer")
 		self.assertEqual(desk.errors, [])
 

@@ -20,7 +20,8 @@ function case_threads_sla_timer(frm) {
 		<span>${__("Customer waiting for")}</span> <b class="ct-waiting-elapsed"></b>
 		${frm.doc.sla_due ? `<span class="text-muted"> · ${__("SLA Due")}: ${frappe.datetime.str_to_user(frm.doc.sla_due)}</span>` : ""}
 	</div>`);
-	$(frm.layout.wrapper).prepend($timer);
+	// Inside the form card, where Frappe puts its dashboard (the layout's top is under the sticky header).
+	frm.layout.wrapper.find(".form-page").first().prepend($timer);
 	const tick = () => {
 		const seconds = Math.max(0, Math.floor((Date.now() - started) / 1000));
 		$timer.find(".ct-waiting-elapsed").text(case_threads_elapsed(seconds));

@@ -204,7 +204,10 @@ def breach_rows(breach):
 		(f"breach job, nothing due, {breach['small']} open cases (ms)", f"{breach['idle_small_ms']:.2f}"),
 		(f"breach job, nothing due, {breach['large']} open cases (ms)", f"{breach['idle_large_ms']:.2f}"),
 		("ratio (flat: one indexed query)", f"{breach['idle_large_ms'] / breach['idle_small_ms']:.2f}"),
-		(f"breach job marking {breach['breached']} breaches at {breach['large']} (ms)", f"{breach['mark_ms']:.1f}"),
+		(
+			f"breach job marking {breach['breached']} breaches at {breach['large']} (ms)",
+			f"{breach['mark_ms']:.1f}",
+		),
 		("breach query uses index", breach["index"] or "NONE"),
 		("SLA work per new case (policy, due times) (ms)", f"{breach['insert_ms']:.3f}"),
 	]
@@ -482,9 +485,21 @@ def seed_open_cases(frappe, total, overdue=0):
 	now = now_datetime()
 	batch = 5000
 	fields = [
-		"name", "subject", "status", "raised_by", "thread_token", "creation", "modified", "opened_on",
-		"service_level_agreement", "agreement_status", "response_by", "resolution_by",
-		"first_responded_on", "sla_due", "last_customer_update",
+		"name",
+		"subject",
+		"status",
+		"raised_by",
+		"thread_token",
+		"creation",
+		"modified",
+		"opened_on",
+		"service_level_agreement",
+		"agreement_status",
+		"response_by",
+		"resolution_by",
+		"first_responded_on",
+		"sla_due",
+		"last_customer_update",
 	]
 	for start in range(have, total, batch):
 		stop = min(start + batch, total)
@@ -494,8 +509,23 @@ def seed_open_cases(frappe, total, overdue=0):
 			late = i >= total - overdue
 			due = add_to_date(now, minutes=-1) if late else add_days(now, random.randint(1, 30))
 			rows.append(
-				(f"SLAB-{i:07d}", f"SLA bench {i}", "Open", f"slab{i}@cust.test", new_token(), created, created,
-				created, "Default", "Resolution Due", created, due, created, due, created)
+				(
+					f"SLAB-{i:07d}",
+					f"SLA bench {i}",
+					"Open",
+					f"slab{i}@cust.test",
+					new_token(),
+					created,
+					created,
+					created,
+					"Default",
+					"Resolution Due",
+					created,
+					due,
+					created,
+					due,
+					created,
+				)
 			)
 		frappe.db.bulk_insert("Case", fields, rows)
 		frappe.db.commit()
@@ -544,8 +574,16 @@ def breach_worker(site, big):
 	marked = len(sla.mark_breaches())
 	mark_ms = (time.perf_counter() - start) * 1000
 	# The SLA's own share of a new case: policy choice and the two due times.
-	doc = frappe.get_doc({"doctype": "Case", "subject": "x", "status": "Open", "priority": "Medium",
-		"opened_on": frappe.utils.now_datetime(), "channel": "Email"})
+	doc = frappe.get_doc(
+		{
+			"doctype": "Case",
+			"subject": "x",
+			"status": "Open",
+			"priority": "Medium",
+			"opened_on": frappe.utils.now_datetime(),
+			"channel": "Email",
+		}
+	)
 	start = time.perf_counter()
 	for _ in range(500):
 		sla.on_case_insert(doc)

@@ -68,4 +68,6 @@ scheduler_events = {
 	"cron": {
 		"*/5 * * * *": ["case_threads.sla.mark_breaches"],
 	},
+	# Cases that close themselves (F25): case_threads.autoclose.
+	"daily": ["case_threads.autoclose.run"],
 }

@@ -37,11 +37,18 @@ FRESH_FIELDS = (
 
 
 def policies() -> list[Policy]:
-	"""The enabled policies; cached until one changes (Case SLA Policy.on_change)."""
-	return frappe.cache.get_value(POLICIES_CACHE_KEY, _load_policies)
+	"""The enabled policies; cached until one changes (Case SLA Policy.on_change), and kept for the
+	rest of the request or job (an Email Account pull makes many cases)."""
+	cached = getattr(frappe.local, "case_threads_sla_policies", None)
+	if cached is None:
+		cached = frappe.local.case_threads_sla_policies = frappe.cache.get_value(
+			POLICIES_CACHE_KEY, _load_policies
+		)
+	return cached
 
 
 def clear_policy_cache():
+	frappe.local.case_threads_sla_policies = None
 	frappe.cache.delete_value(POLICIES_CACHE_KEY)
 
 
@@ -82,7 +89,9 @@ def policy_named(name) -> Policy | None:
 
 
 def case_calendar(case) -> Calendar | None:
-	policy = policy_named(case.get("service_level_agreement")) if case.get("service_level_agreement") else None
+	policy = (
+		policy_named(case.get("service_level_agreement")) if case.get("service_level_agreement") else None
+	)
 	policy = policy or choose_policy(policies(), {})
 	return policy.calendar if policy else None
 
@@ -131,7 +140,11 @@ def values_of(ag: core.Agreement, status, last_customer_update) -> dict:
 
 def relevance_values(case) -> dict:
 	"""The Relevance order key of `case` as it is now (e.g. after a new customer email)."""
-	return {"relevance_key": core.relevance_key(case.status, case.sla_due, get_datetime(case.last_customer_update))}
+	return {
+		"relevance_key": core.relevance_key(
+			case.status, case.sla_due, get_datetime(case.last_customer_update)
+		)
+	}
 
 
 # ---- events ---------------------------------------------------------------------------------
@@ -187,11 +200,11 @@ def mark_breaches(now=None):
 	conditional update, so a second run, or two at once, notify nobody twice.
 	"""
 	now = get_datetime(now) if now else now_datetime()
-	names = frappe.get_all(
-		"Case",
-		filters={"agreement_status": ["in", core.RUNNING], "sla_due": ["<", now]},
-		pluck="name",
-		order_by="sla_due asc",
+	# Plain SQL: frappe.get_all would wrap sla_due in ifnull() for "<", and no index serves that.
+	names = frappe.db.sql_list(
+		"""select name from `tabCase` where agreement_status in %(running)s and sla_due < %(now)s
+		order by sla_due""",
+		{"running": core.RUNNING, "now": now},
 	)
 	for name in names:
 		frappe.db.sql(
@@ -207,9 +220,7 @@ def mark_breaches(now=None):
 
 def notify_breach(case):
 	target = _("first response") if not case.first_responded_on else _("resolution")
-	case.add_comment(
-		"Info", _("Service level missed: the {0} was due at {1}.").format(target, case.sla_due)
-	)
+	case.add_comment("Info", _("Service level missed: the {0} was due at {1}.").format(target, case.sla_due))
 	assignees = list(frappe.parse_json(case.get("_assign") or "[]") or [])
 	if assignees:
 		make_notification_logs(

@@ -111,7 +111,9 @@ def test_timezones_differ():
 	# The same UTC instant, 09:00 office hours in Madrid and in New York.
 	utc_start = datetime(2026, 12, 1, 14, 0, tzinfo=timezone.utc)  # 15:00 Madrid, 09:00 New York
 	assert add_working(utc_start, 3 * H, office(MADRID)) == local(MADRID, 2026, 12, 2, 10)
-	assert add_working(utc_start, 3 * H, office("America/New_York")) == local("America/New_York", 2026, 12, 1, 12)
+	assert add_working(utc_start, 3 * H, office("America/New_York")) == local(
+		"America/New_York", 2026, 12, 1, 12
+	)
 
 
 def test_split_day_and_overlapping_hours_merge():
@@ -164,7 +166,9 @@ def calendars(draw):
 
 
 instants = st.datetimes(datetime(2026, 1, 1), datetime(2027, 12, 31), timezones=st.just(timezone.utc))
-durations = st.timedeltas(timedelta(0), timedelta(days=3)).map(lambda d: timedelta(seconds=int(d.total_seconds())))
+durations = st.timedeltas(timedelta(0), timedelta(days=3)).map(
+	lambda d: timedelta(seconds=int(d.total_seconds()))
+)
 positive = durations.filter(lambda d: d > timedelta(0))
 
 

@@ -38,7 +38,12 @@ class TestBrowserSLA(FrappeTestCase):
 		desk_user(AGENT, ["Case Agent"])
 		if not frappe.db.exists("Email Route", "CT SLA fast"):
 			frappe.get_doc(
-				{"doctype": "Email Route", "route_name": "CT SLA fast", "address_pattern": FAST, "sequence": 2}
+				{
+					"doctype": "Email Route",
+					"route_name": "CT SLA fast",
+					"address_pattern": FAST,
+					"sequence": 2,
+				}
 			).insert(ignore_permissions=True)
 		if not frappe.db.exists("Case SLA Policy", "CT around the clock"):
 			frappe.get_doc(
@@ -49,7 +54,15 @@ class TestBrowserSLA(FrappeTestCase):
 					"priorities": [{"response_time": 30 * 60, "resolution_time": 8 * 3600}],
 					"working_hours": [
 						{"weekday": d, "start_time": "00:00:00", "end_time": "00:00:00"}
-						for d in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+						for d in (
+							"Monday",
+							"Tuesday",
+							"Wednesday",
+							"Thursday",
+							"Friday",
+							"Saturday",
+							"Sunday",
+						)
 					],
 				}
 			).insert(ignore_permissions=True)
@@ -77,7 +90,7 @@ class TestBrowserSLA(FrappeTestCase):
 		overdue = self.mail_at(now - timedelta(hours=2), f"{marker} overdue", FAST)
 		soon = self.mail_at(now - timedelta(minutes=5), f"{marker} due soon", FAST)
 		later = self.mail_at(now - timedelta(minutes=1), f"{marker} default policy", SUPPORT)
-		paused = self.mail_at(now - timedelta(hours=3), f"{marker} waiting on customer", FAST)
+		paused = self.mail_at(now - timedelta(minutes=10), f"{marker} waiting on customer", FAST)
 		# The agent answers from the case (Frappe's composer endpoint): the case waits on the customer.
 		make_communication(
 			doctype="Case",
@@ -93,17 +106,20 @@ class TestBrowserSLA(FrappeTestCase):
 
 		desk = Desk(self.browser, self.url, "case-sla-list")
 		self.addCleanup(desk.close)
-		desk.login(AGENT)
+		desk.context.set_default_timeout(60_000)  # a shared, busy machine: logins can be slow
 		page = desk.page
+		# Wide enough for the list's six columns (at 1280 px Frappe shows four: no Last Customer Update).
+		page.set_viewport_size({"width": 1600, "height": 900})
+		desk.login(AGENT)
 		desk.goto("case")
-		page.locator('.page-actions button, .page-head button', has_text="Active").first.click()
+		page.locator(".page-actions button, .page-head button", has_text="Active").first.click()
 		desk.wait_idle()
-		page.evaluate(
-			"m => cur_list.filter_area.add([['Case', 'subject', 'like', `%${m}%`]])", marker
+		page.evaluate("m => cur_list.filter_area.add([['Case', 'subject', 'like', `%${m}%`]])", marker)
+		self.wait_for(
+			desk, "() => cur_list.data.length === 4 && cur_list.sort_selector.sort_by === 'relevance_key'"
 		)
-		page.wait_for_function("() => cur_list.data.length === 4 && cur_list.sort_by === 'relevance_key'")
 		desk.wait_idle()
-		page.wait_for_function("() => [...document.querySelectorAll('.ct-sla-age')].some(e => e.textContent)")
+		self.wait_for(desk, "() => [...document.querySelectorAll('.ct-sla-age')].some(e => e.textContent)")
 
 		rows = page.locator(".list-row-container .list-row")
 		titles = rows.evaluate_all(
@@ -123,13 +139,13 @@ class TestBrowserSLA(FrappeTestCase):
 		page.screenshot(path=str(self.docs_path("case-list-sla.png")))
 
 		# The Overdue filter keeps only what is past its due time.
-		page.locator('.page-actions button, .page-head button', has_text="Overdue").first.click()
+		page.locator(".page-actions button, .page-head button", has_text="Overdue").first.click()
 		desk.wait_idle()
-		page.evaluate(
-			"m => cur_list.filter_area.add([['Case', 'subject', 'like', `%${m}%`]])", marker
+		page.evaluate("m => cur_list.filter_area.add([['Case', 'subject', 'like', `%${m}%`]])", marker)
+		self.wait_for(desk, "() => cur_list.data.length === 1")
+		names = rows.evaluate_all(
+			"rs => rs.map(r => r.querySelector('.list-subject a[data-name]').getAttribute('data-name'))"
 		)
-		page.wait_for_function("() => cur_list.data.length === 1")
-		names = rows.evaluate_all("rs => rs.map(r => r.querySelector('.list-subject a[data-name]').getAttribute('data-name'))")
 		self.assertEqual(names, [overdue.name])
 		desk.shot("overdue")
 
@@ -137,13 +153,37 @@ class TestBrowserSLA(FrappeTestCase):
 		desk.goto(f"case/{soon.name}")
 		desk.wait_form("Case", soon.name)
 		timer = page.locator(".ct-waiting-timer .ct-waiting-elapsed")
+		try:
+			timer.wait_for(state="visible")
+		except Exception as e:
+			desk.shot("no-timer")
+			raise AssertionError(f"no waiting timer; page errors {desk.errors}") from e
 		first = timer.inner_text()
 		self.assertRegex(first, r"^00:0[56]:\d\d$")
 		page.wait_for_function(
-			"t => document.querySelector('.ct-waiting-timer .ct-waiting-elapsed').textContent !== t", arg=first
+			"t => document.querySelector('.ct-waiting-timer .ct-waiting-elapsed').textContent !== t",
+			arg=first,
+		)
+		# Really on screen: below the sticky page header, not hidden under it.
+		header = page.locator(".page-head").first.bounding_box()
+		self.assertGreaterEqual(
+			page.locator(".ct-waiting-timer").bounding_box()["y"], header["y"] + header["height"]
 		)
 		desk.shot("waiting-timer")
 		self.assertEqual(desk.errors, [])
+
+	def wait_for(self, desk, condition):
+		"""Wait for a condition on the list; on timeout say what the list held."""
+		try:
+			desk.page.wait_for_function(condition)
+		except Exception as e:
+			desk.shot("timeout")
+			state = desk.page.evaluate(
+				"() => ({rows: cur_list.data.map(d => d.name), sort: cur_list.sort_selector.sort_by,"
+				" filters: cur_list.filter_area.get(), ages: [...document.querySelectorAll('.ct-sla-age')].map(e => e.outerHTML)})"
+			)
+			raise AssertionError(f"{condition}: list shows {state}, page errors {desk.errors}") from e
+		desk.wait_idle()
 
 	def docs_path(self, name):
 		path = screenshot_dir() / "readme"

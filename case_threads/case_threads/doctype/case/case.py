@@ -68,8 +68,14 @@ class Case(Document):
 			and not frappe.db.get_value("Case Disposition", self.disposition, "enabled")
 		):
 			frappe.throw(_("The disposition {0} is disabled.").format(self.disposition))
-		# A merged case closes because its work continues elsewhere (F24), not with a closure reason.
-		if self.disposition or self.merged_into or not self.has_value_changed("status"):
+		# A merged case closes because its work continues elsewhere (F24), not with a closure reason;
+		# the auto-close job (case_threads.autoclose) moves cases without one and says so on the timeline.
+		if (
+			self.disposition
+			or self.merged_into
+			or not self.has_value_changed("status")
+			or self.flags.auto_status
+		):
 			return
 		settings = get_settings()
 		required = (self.status == "Resolved" and settings.require_disposition_on_resolve) or (
@@ -143,3 +149,5 @@ class Case(Document):
 def on_doctype_update():
 	# The breach job's one query: running agreements whose due time has passed (case_threads.sla).
 	frappe.db.add_index("Case", ["agreement_status", "sla_due"])
+	# The auto-close job's query (case_threads.autoclose) and the dashboard's status counts.
+	frappe.db.add_index("Case", ["status", "last_customer_update"])

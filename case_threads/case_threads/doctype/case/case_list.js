@@ -55,6 +55,8 @@ frappe.listview_settings["Case"] = {
 		listview.page.add_inner_button(__("Overdue"), () =>
 			show([
 				["Case", "status", "in", ["Open", "Replied"]],
+				// "is set" first: Frappe compares an empty date as the smallest one.
+				["Case", "sla_due", "is", "set"],
 				["Case", "sla_due", "<", frappe.datetime.now_datetime()],
 			])
 		);
@@ -73,17 +75,20 @@ frappe.listview_settings["Case"] = {
 const CASE_THREADS_DUE_SOON = 60 * 60 * 1000;
 
 function case_threads_sla_indicator(doc) {
-	if (!doc.agreement_status || ["Resolved", "Closed"].includes(doc.status)) {
-		if (doc.agreement_status === "Fulfilled") return [__("Fulfilled"), "green", "agreement_status,=,Fulfilled"];
-		if (doc.agreement_status === "Failed") return [__("Failed"), "red", "agreement_status,=,Failed"];
+	const status = doc.agreement_status;
+	if (!status) return null;
+	if (["Resolved", "Closed"].includes(doc.status)) {
+		if (status === "Fulfilled") return [__("Fulfilled"), "green", "agreement_status,=,Fulfilled"];
+		if (status === "Failed") return [__("Failed"), "red", "agreement_status,=,Failed"];
 		return null;
 	}
-	if (doc.agreement_status === "Paused") return [__("Paused"), "blue", "agreement_status,=,Paused"];
+	if (status === "Failed") return [__("Overdue"), "red", "agreement_status,=,Failed"];
+	if (status === "Paused") return [__("Paused"), "blue", "agreement_status,=,Paused"];
 	if (!doc.sla_due) return null;
 	const left = moment.tz(doc.sla_due, frappe.boot.time_zone.system).valueOf() - Date.now();
-	if (left < 0 || doc.agreement_status === "Failed") return [__("Overdue"), "red", "sla_due,<," + frappe.datetime.now_datetime()];
-	if (left < CASE_THREADS_DUE_SOON) return [__("Due Soon"), "orange", "agreement_status,=," + doc.agreement_status];
-	return [__(doc.agreement_status), "yellow", "agreement_status,=," + doc.agreement_status];
+	if (left < 0) return [__("Overdue"), "red", "sla_due,<," + frappe.datetime.now_datetime()];
+	if (left < CASE_THREADS_DUE_SOON) return [__("Due Soon"), "orange", "agreement_status,=," + status];
+	return [__(status), "yellow", "agreement_status,=," + status];
 }
 
 function case_threads_duration(seconds) {

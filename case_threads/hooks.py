@@ -62,12 +62,14 @@ has_permission = {
 }
 
 scheduler_events = {
-	# Settled Inbound Mail Receipts (issue 18: no mail lost when a pull dies) are kept 90 days.
-	"daily": ["case_threads.mail.pull_ledger.forget_old"],
+	"daily": [
+		# Settled Inbound Mail Receipts (issue 18: no mail lost when a pull dies) are kept 90 days.
+		"case_threads.mail.pull_ledger.forget_old",
+		# Cases that close themselves (F25).
+		"case_threads.autoclose.run",
+	],
 	# Service levels (F23): breaches become Failed and notify the assignee (case_threads.sla).
 	"cron": {
 		"*/5 * * * *": ["case_threads.sla.mark_breaches"],
 	},
-	# Cases that close themselves (F25): case_threads.autoclose.
-	"daily": ["case_threads.autoclose.run"],
 }

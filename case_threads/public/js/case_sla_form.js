@@ -13,18 +13,17 @@ function case_threads_sla_timer(frm) {
 	if (frm.is_new() || frm.doc.status !== "Open" || !since) return;
 	// Stored as the site's wall time: read it in that timezone, compare with the browser's clock.
 	const started = moment.tz(since, frappe.boot.time_zone.system).valueOf();
-	// Not Frappe's .form-message (the layout hides those): its own banner above the fields.
-	const $timer = $(`<div class="ct-waiting-timer"
-		style="padding: var(--padding-sm) var(--padding-md); margin: var(--margin-sm) 0;
-		background: var(--bg-blue); color: var(--text-on-blue); border-radius: var(--border-radius-md);">
+	// A section of the form's dashboard (inside the form card; Frappe clears it on every refresh).
+	const $timer = $(`<div class="ct-waiting-timer">
 		<span>${__("Customer waiting for")}</span> <b class="ct-waiting-elapsed"></b>
 		${frm.doc.sla_due ? `<span class="text-muted"> · ${__("SLA Due")}: ${frappe.datetime.str_to_user(frm.doc.sla_due)}</span>` : ""}
 	</div>`);
-	// Inside the form card, where Frappe puts its dashboard (the layout's top is under the sticky header).
-	frm.layout.wrapper.find(".form-page").first().prepend($timer);
+	frm.dashboard.add_section($timer.prop("outerHTML"));
+	frm.dashboard.show();
+	const $shown = frm.$wrapper.find(".ct-waiting-timer");
 	const tick = () => {
 		const seconds = Math.max(0, Math.floor((Date.now() - started) / 1000));
-		$timer.find(".ct-waiting-elapsed").text(case_threads_elapsed(seconds));
+		$shown.find(".ct-waiting-elapsed").text(case_threads_elapsed(seconds));
 	};
 	tick();
 	frm.__case_threads_sla_timer = setInterval(tick, 1000);

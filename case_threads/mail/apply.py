@@ -66,8 +66,8 @@ def new_case_from_email(communication, subject=None, defaults=None):
 	defaults = dict(defaults or {})
 	assignment_rule = defaults.pop("assignment_rule", None)
 	# The mailbox that received it, else the route's (F20).
-	email_account = communication.email_account or defaults.pop("email_account", None)
-	defaults.pop("email_account", None)
+	route_account = defaults.pop("email_account", None)
+	email_account = communication.email_account or route_account
 	case = frappe.get_doc(
 		{
 			"doctype": "Case",

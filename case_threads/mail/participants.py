@@ -5,10 +5,12 @@ The decisions are in case_threads.core.participants.
 """
 
 from email.utils import getaddresses
+from fnmatch import fnmatchcase
 
 import frappe
 from frappe.utils import validate_email_address
 
+from case_threads.case_threads.doctype.email_route.email_route import enabled_routes
 from case_threads.core.participants import new_participants, reply_all_cc
 
 
@@ -31,6 +33,12 @@ def internal_addresses(addresses):
 	}
 
 
+def routed_addresses(addresses):
+	"""Addresses an Email Route takes: the site's own (aliases of its mailboxes)."""
+	routes = enabled_routes()
+	return {a for a in addresses if any(fnmatchcase(a, r.address_pattern.lower()) for r in routes)}
+
+
 def mail_people(communication):
 	"""(address, name) of the sender, To and Cc of an inbound email."""
 	pairs = [(communication.sender or "", communication.sender_full_name or "")]
@@ -45,7 +53,8 @@ def add_participants(case_doc, people):
 	if not case_doc.meta.has_field("participants"):
 		return []
 	people = list(people)
-	excluded = own_addresses() | internal_addresses({a.lower() for a, _ in people if a})
+	addresses = {a.lower() for a, _ in people if a}
+	excluded = own_addresses() | internal_addresses(addresses) | routed_addresses(addresses)
 	existing = [row.email_id for row in case_doc.get("participants") or []]
 	added = []
 	for address, name in new_participants(existing, people, excluded):

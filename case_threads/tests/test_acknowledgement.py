@@ -12,7 +12,7 @@ from frappe.tests.utils import FrappeTestCase
 from case_threads.core.outbound import split_ids
 from case_threads.mail.acknowledge import TEMPLATES
 from case_threads.tests.test_outbound import DOMAIN, account, route
-from case_threads.tests.utils import build_mail, communication_for, receive, unique
+from case_threads.tests.utils import build_mail, communication_for, make_user, receive, unique
 
 AUTOMATED = "Automated Message"
 
@@ -233,6 +233,12 @@ class TestLoopProtection(AckTestCase):
 		case = self.mail(sender=noreply).reference_name
 		self.assertEqual(queued_to(noreply), 0)
 		self.assertTrue(any("does not take replies" in n for n in notes(case)))
+
+		colleague = make_user(f"{unique('staff')}@staff.test", ["Case Agent"])
+		case = self.mail(sender=colleague).reference_name
+		self.assertTrue(case)
+		self.assertEqual(queued_to(colleague), 0)
+		self.assertTrue(any("internal user" in n for n in notes(case)))
 
 		other_box = account(f"other.{self.tag}@{DOMAIN}", name=f"ACK other {self.tag}")
 		case = self.mail(sender=other_box.email_id).reference_name

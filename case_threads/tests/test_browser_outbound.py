@@ -41,6 +41,9 @@ class TestBrowserOutbound(FrappeTestCase):
 
 	def setUp(self):
 		self.desk = Desk(self.browser, self.url, "outbound")
+		# The desk's first load is slow on a busy machine (it passed at 20 s on a quiet one).
+		self.desk.context.set_default_timeout(60_000)
+		self.desk.context.set_default_navigation_timeout(90_000)
 		self.desk.login(AGENT)
 
 	def tearDown(self):

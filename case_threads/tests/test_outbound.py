@@ -266,6 +266,31 @@ class TestEveryWayOfWritingIsACaseReply(OutboundTestCase):
 		self.assertEqual(frappe.db.get_value("Communication", result["name"], "reference_name"), case.name)
 
 
+class TestCaseMailbox(OutboundTestCase):
+	def test_case_made_by_hand_from_an_unprocessed_email_belongs_to_its_mailbox(self):
+		from case_threads import api
+
+		lost = self.customer_mail(to=f"nobody.{self.tag}@elsewhere.test")
+		self.assertFalse(lost.reference_name)
+		parked = frappe.get_value("Unprocessed Email", {"communication": lost.name})
+		made = api.unprocessed_create_case(name=parked)["case"]
+		frappe.db.commit()
+		self.assertEqual(frappe.db.get_value("Case", made, "email_account"), self.mailbox.name)
+		# The sender joins; the unrouted address it was sent to is not the site's own to the app.
+		self.assertIn(lost.sender, [r.email_id for r in frappe.get_doc("Case", made).participants])
+
+	def test_only_a_case_manager_may_change_the_mailbox(self):
+		case, _first = self.new_case()
+		meta = frappe.get_meta("Case")
+		self.assertEqual(meta.get_field("email_account").permlevel, 1)
+		frappe.set_user(AGENT)
+		try:
+			self.assertNotIn(1, case.get_permlevel_access("write"))
+			self.assertIn(1, case.get_permlevel_access("read"))
+		finally:
+			frappe.set_user("Administrator")
+
+
 class TestFromTheCaseMailbox(OutboundTestCase):
 	def test_reply_leaves_from_the_case_mailbox_not_the_default_account(self):
 		"""Done 2: two accounts that send, the other one the site's default; the captured SMTP
@@ -374,7 +399,8 @@ class TestParticipants(OutboundTestCase):
 		set_token_placement("Header")
 		self.addCleanup(set_token_placement, "Subject and Header")
 		bob = f"{unique('bob')}@customer.test"
-		case, first = self.new_case(cc=f"Bob B <{bob}>, {AGENT}, {self.support}")
+		alias = f"support.alias.{self.tag}@{DOMAIN}"  # taken by the route: the site's own
+		case, first = self.new_case(cc=f"Bob B <{bob}>, {AGENT}, {self.support}, {alias}")
 		people = {row.email_id: row.full_name for row in case.participants}
 		self.assertEqual(set(people), {first.sender, bob})
 		self.assertEqual(people[bob], "Bob B")

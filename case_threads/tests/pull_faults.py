@@ -143,7 +143,7 @@ def _pull_loop(site, sites_path, account, pulls, crash_subject, errors, stop, co
 	frappe.init(site=site, sites_path=sites_path)
 	frappe.connect()
 	frappe.flags.in_test = True
-	connection_id.value = frappe.db._conn.thread_id()
+	connection_id.value = frappe.db.sql("select connection_id()")[0][0]
 	with contextlib.ExitStack() as stack:
 		connect = MariaDBDatabase.connect
 

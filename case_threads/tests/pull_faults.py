@@ -133,15 +133,26 @@ def pull_until_quiet(imap, user, account, limit=40):
 # --- child processes ------------------------------------------------------------------------------
 
 
-def _pull_loop(site, sites_path, account, pulls, crash_subject, errors, stop):
-	"""Frappe's pull job for `account`, `pulls` times (None: until `stop` is set, or killed)."""
+def _pull_loop(site, sites_path, account, pulls, crash_subject, errors, stop, connection_id):
+	"""Frappe's pull job for `account`, `pulls` times (None: until `stop` is set, or killed).
+	`connection_id` always holds this process's database connection id (for a test to KILL it)."""
+	from unittest.mock import patch
+
+	from frappe.database.mariadb.database import MariaDBDatabase
+
 	frappe.init(site=site, sites_path=sites_path)
 	frappe.connect()
 	frappe.flags.in_test = True
+	connection_id.value = frappe.db.sql("select connection_id()")[0][0]
 	with contextlib.ExitStack() as stack:
-		if crash_subject:
-			from unittest.mock import patch
+		connect = MariaDBDatabase.connect
 
+		def connect_and_tell(db):
+			connect(db)
+			connection_id.value = db._conn.thread_id()
+
+		stack.enter_context(patch.object(MariaDBDatabase, "connect", connect_and_tell))
+		if crash_subject:
 			from frappe.email.receive import InboundMail
 
 			original = InboundMail.process
@@ -166,7 +177,9 @@ def _pull_loop(site, sites_path, account, pulls, crash_subject, errors, stop):
 
 
 def start_pulls(account, pulls=None, crash_subject=None, site=None):
-	errors, stop = SPAWN.Queue(), SPAWN.Event()
+	"""A child process pulling `account`; returns (process, errors queue, stop event). The process's
+	`connection_id` holds its current database connection id."""
+	errors, stop, connection_id = SPAWN.Queue(), SPAWN.Event(), SPAWN.Value("q", 0)
 	process = SPAWN.Process(
 		target=_pull_loop,
 		args=(
@@ -177,9 +190,11 @@ def start_pulls(account, pulls=None, crash_subject=None, site=None):
 			crash_subject,
 			errors,
 			stop,
+			connection_id,
 		),
 	)
 	process.start()
+	process.connection_id = connection_id
 	return process, errors, stop
 
 

@@ -3,7 +3,7 @@
 Every mail must end in exactly one of a Case, an Unprocessed Email or an Unhandled Email, and no
 exception may reach the Email Account's loop. Two generators:
 
-- mutated corpus mail, seeded (CASE_THREADS_FUZZ_MAILS, default 2000; 10000 for
+- mutated corpus mail, seeded (CASE_THREADS_FUZZ_MAILS, default 600; 10000 for
   a long run; CASE_THREADS_FUZZ_SEED replays one run);
 - hypothesis-built mail from scratch, one mail an example, each checked on its own so that a failure
   shrinks to the smallest mail that loses something (CASE_THREADS_FUZZ_EXAMPLES, default 200).
@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from case_threads.tests.test_inbound import InboundTestCase
 from case_threads.tests.utils import corpus_path, make_mailbox, receive, require_corpus
 
-MAILS = int(os.environ.get("CASE_THREADS_FUZZ_MAILS") or 2000)
+MAILS = int(os.environ.get("CASE_THREADS_FUZZ_MAILS") or 600)
 EXAMPLES = int(os.environ.get("CASE_THREADS_FUZZ_EXAMPLES") or 200)
 BATCH = 100
 

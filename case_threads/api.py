@@ -275,6 +275,20 @@ def merge_cases(source, target):
 
 
 @frappe.whitelist()
+def case_emails(case):
+	"""The case's emails in time order, for the Split dialog (F24). Whoever may read the case reads
+	its timeline; Frappe's list of Communications would show an agent only their mailboxes' mail."""
+	frappe.get_doc("Case", case).check_permission("read")
+	return frappe.get_all(
+		"Communication",
+		filters={"reference_doctype": "Case", "reference_name": case, "communication_type": "Communication"},
+		fields=["name", "subject", "sender", "communication_date"],
+		order_by="communication_date asc, creation asc",
+		limit=500,
+	)
+
+
+@frappe.whitelist()
 def split_case(case, communication):
 	"""A new case from one email of `case` onwards (F24): needs write on the case and create."""
 	from case_threads.mail.merge import split_case as split

@@ -206,14 +206,10 @@ function case_threads_merge(frm) {
 
 // F24: split this case from one email onwards into a new case.
 function case_threads_split(frm) {
-	frappe.db
-		.get_list("Communication", {
-			filters: { reference_doctype: "Case", reference_name: frm.doc.name, communication_type: "Communication" },
-			fields: ["name", "subject", "sender", "communication_date"],
-			order_by: "communication_date asc, creation asc",
-			limit: 500,
-		})
-		.then((rows) => {
+	frappe
+		.call("case_threads.api.case_emails", { case: frm.doc.name })
+		.then((r) => {
+			const rows = r.message || [];
 			if (rows.length < 2) {
 				frappe.msgprint(__("A case needs at least two emails to be split."));
 				return;

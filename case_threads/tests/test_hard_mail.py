@@ -13,6 +13,7 @@ from frappe.tests.utils import FrappeTestCase
 
 from case_threads import unhandled_api
 from case_threads.tests.test_inbound import setup_routing
+from case_threads.tests.test_outbound import route
 from case_threads.tests.utils import (
 	build_mail,
 	case_of,
@@ -260,6 +261,9 @@ class TestSpam(HardMailTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
+		# The app's acknowledgement (a route option) answers new cases; Frappe's own auto-reply is
+		# never sent for mail the app handles (issue 10). Spam must get neither.
+		route(HARD, acknowledge=1, acknowledgement_template="Case Acknowledgement", sequence=1)
 		cls.mailbox.reload()
 		cls.mailbox.enable_auto_reply = 1
 		cls.mailbox.save(ignore_permissions=True)
@@ -267,6 +271,7 @@ class TestSpam(HardMailTestCase):
 
 	@classmethod
 	def tearDownClass(cls):
+		route(HARD, acknowledge=0)
 		cls.mailbox.reload()
 		cls.mailbox.enable_auto_reply = 0
 		cls.mailbox.save(ignore_permissions=True)
@@ -289,12 +294,12 @@ class TestSpam(HardMailTestCase):
 			self.assertFalse(frappe.db.exists("Case", {"raised_by": sender}))
 			self.assertFalse(self.acknowledged(sender))
 
-	def test_control_ordinary_new_mail_gets_a_case_and_an_acknowledgement(self):
+	def test_control_ordinary_new_mail_gets_a_case(self):
+		# (The acknowledgement of a new case is proven in test_acknowledgement.)
 		sender = f"{unique('cust')}@customer.test"
 		raw = mail_with([], sender=sender, headers={"X-Spam-Status": "No, score=0.1 required=5.0"})
 		comm = self.received(raw)
 		self.assertEqual(comm.reference_doctype, "Case")
-		self.assertTrue(self.acknowledged(sender))
 
 	def test_spam_reply_on_a_case_attaches_without_reopening_or_cloning(self):
 		for status in ("Resolved", "Closed"):
@@ -407,7 +412,9 @@ class TestUnhandledEmail(HardMailTestCase):
 		name, sender, _subject, message_id = self.make_unhandled()
 		self.remove_cause()
 		raw = frappe.db.get_value("Unhandled Email", name, "raw")
-		receive(self.mailbox, raw.encode())  # pulled again by the mailbox
+		# The same email reaches the app through another of its mailboxes meanwhile (the first
+		# mailbox's own re-pull is skipped: its receipt settled as Unhandled, issue 18).
+		receive(make_mailbox("hard-copy@ct.test"), raw.encode())
 		case_name = case_of(message_id)
 		self.assertTrue(case_name)
 		frappe.set_user(MANAGER)
@@ -570,7 +577,12 @@ class TestUnhandledEmailInTheDesk(HardMailTestCase):
 		desk.shot("unhandled-form")
 		page.locator(".page-actions button", has_text="Retry").click()
 		desk.alert("Received again")
-		frappe.db.commit()
+		# The first Retry's alert may still be on screen: wait for this one's effect in the database.
+		for _ in range(120):
+			frappe.db.commit()  # see what the server committed
+			if not frappe.db.exists("Unhandled Email", second):
+				break
+			page.wait_for_timeout(500)
 		desk.wait_form("Case", case_of(second_id))
 		self.assertFalse(frappe.db.exists("Unhandled Email", second))
 		self.assertEqual(desk.errors, [])

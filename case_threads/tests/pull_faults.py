@@ -303,6 +303,8 @@ def isolated_queue(url):
 	from frappe.utils import background_jobs
 
 	connection = redis.Redis.from_url(url)
+	# The test's own Redis database: what earlier runs left there (their registries) is not this run's.
+	connection.flushdb()
 	saved = background_jobs._redis_queue_conn
 	background_jobs._redis_queue_conn = connection
 	try:

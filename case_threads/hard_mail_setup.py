@@ -1,21 +1,11 @@
-"""Install/migrate step for hard mail (issue 20): size-limit defaults, Case Managers read Unhandled Email."""
+"""Install/migrate step for hard mail (issue 20): Case Managers read Unhandled Email."""
 
 import frappe
 from frappe.permissions import add_permission
 
-LIMIT_DEFAULTS = {"max_attachment_mb": 10, "max_mail_mb": 25}
-
 
 def setup():
-	set_limit_defaults()
 	grant_unhandled_email_read()
-
-
-def set_limit_defaults():
-	"""A Single keeps no default for a field added after it was first saved: write it once."""
-	for field, value in LIMIT_DEFAULTS.items():
-		if not frappe.db.exists("Singles", {"doctype": "Case Threads Settings", "field": field}):
-			frappe.db.set_single_value("Case Threads Settings", field, value)
 
 
 def grant_unhandled_email_read():

@@ -10,7 +10,10 @@ app_license = "MIT"
 
 before_install = "case_threads.install.before_install"
 after_install = "case_threads.install.after_install"
-after_migrate = ["case_threads.mail.acknowledge.install_templates"]
+after_migrate = [
+	"case_threads.settings.write_missing_defaults",
+	"case_threads.mail.acknowledge.install_templates",
+]
 after_app_install = "case_threads.install.after_app_install"
 before_migrate = "case_threads.install.before_migrate"
 

@@ -39,9 +39,11 @@ def before_migrate():
 def after_install():
 	from case_threads.hard_mail_setup import setup as setup_hard_mail
 	from case_threads.mail.acknowledge import install_templates
+	from case_threads.settings import write_missing_defaults
 	from case_threads.sla import ensure_default_policy
 
 	sync_missing_doctypes()
+	write_missing_defaults()
 	setup_hard_mail()
 	install_templates()
 	ensure_default_policy()

@@ -54,6 +54,35 @@ def launch_browser():
 	return playwright, browser
 
 
+class LiveDesk:
+	"""Mixin for a FrappeTestCase: Chromium, then the class's data (`set_up_desk`, committed), then the
+	site served on 127.0.0.1 at `cls.url`. The browser is checked before any data is made."""
+
+	@classmethod
+	def setUpClass(cls):
+		from case_threads.tests.live_server import live_server
+
+		super().setUpClass()
+		cls.playwright, cls.browser = launch_browser()
+		# A fresh site still shows the setup wizard instead of the desk.
+		frappe.db.set_single_value("System Settings", "setup_complete", 1)
+		cls.set_up_desk()
+		frappe.db.commit()
+		cls.server = live_server(frappe.local.site)
+		cls.url = cls.server.__enter__()
+
+	@classmethod
+	def set_up_desk(cls):
+		"""The class's users, mailboxes and settings, made before the live server starts."""
+
+	@classmethod
+	def tearDownClass(cls):
+		cls.server.__exit__(None, None, None)
+		cls.browser.close()
+		cls.playwright.stop()
+		super().tearDownClass()
+
+
 def desk_user(email_id, roles, mailboxes=()):
 	"""A user who can log in through /login with PASSWORD."""
 	from case_threads.tests.utils import make_user
@@ -81,10 +110,12 @@ class Desk:
 	def close(self):
 		self.context.close()
 
-	def shot(self, name, path=None):
+	def shot(self, name, path=None, full_page=True):
+		"""full_page=False: what the window shows (a full-page shot draws Frappe's sticky page head
+		over the top of the form)."""
 		self.step += 1
 		path = path or screenshot_dir() / f"{self.scenario}-{self.step:02d}-{name}.png"
-		self.page.screenshot(path=str(path), full_page=True)
+		self.page.screenshot(path=str(path), full_page=full_page)
 		return path
 
 	def login(self, user, password=PASSWORD):

@@ -11,8 +11,7 @@ from urllib.parse import quote
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
-from case_threads.tests.browser_utils import Desk, desk_user, launch_browser, screenshot_dir
-from case_threads.tests.live_server import live_server
+from case_threads.tests.browser_utils import Desk, LiveDesk, desk_user, screenshot_dir
 from case_threads.tests.test_inbound import SUPPORT, setup_routing
 from case_threads.tests.utils import build_mail, communication_for, make_mailbox, receive, unique
 
@@ -23,15 +22,10 @@ MANAGER = "ct.manager@browser-ct.test"
 AGENT = "ct.agent@browser-ct.test"
 
 
-class TestBrowser(FrappeTestCase):
+class TestBrowser(LiveDesk, FrappeTestCase):
 	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		# The playwright import and the browser are checked before any data is made.
-		cls.playwright, cls.browser = launch_browser()
+	def set_up_desk(cls):
 		setup_routing()
-		# A fresh site still shows the setup wizard instead of the desk.
-		frappe.db.set_single_value("System Settings", "setup_complete", 1)
 		# List filters a user saved in an earlier run would change what the list shows.
 		frappe.db.delete("__UserSettings", {"user": ("in", (MANAGER, AGENT))})
 		frappe.cache.delete_value("_user_settings")
@@ -41,16 +35,6 @@ class TestBrowser(FrappeTestCase):
 		desk_user(MANAGER, ["Case Manager"])
 		# An agent sees a mailbox's mail through Frappe's Inbox User role and a User Emails row.
 		desk_user(AGENT, ["Case Agent", "Inbox User"], [cls.support.name, cls.desk.name, cls.sales.name])
-		frappe.db.commit()
-		cls.server = live_server(frappe.local.site)
-		cls.url = cls.server.__enter__()
-
-	@classmethod
-	def tearDownClass(cls):
-		cls.server.__exit__(None, None, None)
-		cls.browser.close()
-		cls.playwright.stop()
-		super().tearDownClass()
 
 	def setUp(self):
 		self.sessions = []

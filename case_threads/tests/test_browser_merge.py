@@ -6,21 +6,17 @@ import email
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
-from case_threads.tests.browser_utils import Desk, desk_user, launch_browser
-from case_threads.tests.live_server import live_server
+from case_threads.tests.browser_utils import Desk, LiveDesk, desk_user
 from case_threads.tests.test_inbound import SUPPORT, setup_routing
 from case_threads.tests.utils import build_mail, communication_for, make_mailbox, receive, unique
 
 AGENT = "ct.merger@browser-ct.test"
 
 
-class TestBrowserMergeSplit(FrappeTestCase):
+class TestBrowserMergeSplit(LiveDesk, FrappeTestCase):
 	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		cls.playwright, cls.browser = launch_browser()
+	def set_up_desk(cls):
 		setup_routing()
-		frappe.db.set_single_value("System Settings", "setup_complete", 1)
 		frappe.db.set_default("desktop:home_page", "workspace")
 		frappe.db.commit()
 		# The live server reads System Settings and the boot info through Redis.
@@ -28,16 +24,6 @@ class TestBrowserMergeSplit(FrappeTestCase):
 		frappe.cache.delete_value("bootinfo")
 		cls.support = make_mailbox(SUPPORT)
 		desk_user(AGENT, ["Case Agent"])
-		frappe.db.commit()
-		cls.server = live_server(frappe.local.site)
-		cls.url = cls.server.__enter__()
-
-	@classmethod
-	def tearDownClass(cls):
-		cls.server.__exit__(None, None, None)
-		cls.browser.close()
-		cls.playwright.stop()
-		super().tearDownClass()
 
 	def mail(self, sender, subject, **kwargs):
 		raw = build_mail(subject, f"Grace Hopper <{sender}>", to=SUPPORT, cc="boss@customer.test", **kwargs)

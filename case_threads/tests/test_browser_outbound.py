@@ -8,36 +8,22 @@ import email
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
-from case_threads.tests.browser_utils import Desk, desk_user, launch_browser
-from case_threads.tests.live_server import live_server
+from case_threads.tests.browser_utils import Desk, LiveDesk, desk_user
 from case_threads.tests.test_outbound import DOMAIN, account, route
 from case_threads.tests.utils import build_mail, communication_for, receive, unique
 
 AGENT = "ct.outbound@browser-ct.test"
 
 
-class TestBrowserOutbound(FrappeTestCase):
+class TestBrowserOutbound(LiveDesk, FrappeTestCase):
 	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		cls.playwright, cls.browser = launch_browser()
-		frappe.db.set_single_value("System Settings", "setup_complete", 1)
+	def set_up_desk(cls):
 		cls.tag = unique("b")
 		cls.box = account(f"brw.{cls.tag}@{DOMAIN}", name=f"BRW {cls.tag}")
 		# The site's default outgoing account: what Frappe's composer would otherwise pick.
 		cls.default_box = account(f"default.{cls.tag}@{DOMAIN}", default=1, name="OB default")
 		route(f"brw.*@{DOMAIN}")
 		desk_user(AGENT, ["Case Agent", "Inbox User"], [cls.box.name, cls.default_box.name])
-		frappe.db.commit()
-		cls.server = live_server(frappe.local.site)
-		cls.url = cls.server.__enter__()
-
-	@classmethod
-	def tearDownClass(cls):
-		cls.server.__exit__(None, None, None)
-		cls.browser.close()
-		cls.playwright.stop()
-		super().tearDownClass()
 
 	def setUp(self):
 		self.desk = Desk(self.browser, self.url, "outbound")

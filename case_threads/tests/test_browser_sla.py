@@ -15,8 +15,7 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import now_datetime
 
 from case_threads import sla
-from case_threads.tests.browser_utils import Desk, desk_user, launch_browser, screenshot_dir
-from case_threads.tests.live_server import live_server
+from case_threads.tests.browser_utils import Desk, LiveDesk, desk_user, screenshot_dir
 from case_threads.tests.test_inbound import SUPPORT, setup_routing
 from case_threads.tests.utils import build_mail, case_of, make_mailbox, receive, unique
 
@@ -24,14 +23,11 @@ AGENT = "ct.sla.agent@browser-ct.test"
 FAST = "fast-sla@ct.test"  # a route whose policy runs around the clock with a 30-minute response
 
 
-class TestBrowserSLA(FrappeTestCase):
+class TestBrowserSLA(LiveDesk, FrappeTestCase):
 	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		cls.playwright, cls.browser = launch_browser()
+	def set_up_desk(cls):
 		setup_routing()
 		sla.ensure_default_policy()
-		frappe.db.set_single_value("System Settings", "setup_complete", 1)
 		frappe.db.delete("__UserSettings", {"user": AGENT})
 		frappe.cache.delete_value("_user_settings")
 		cls.support = make_mailbox(SUPPORT, outgoing=1)
@@ -66,16 +62,6 @@ class TestBrowserSLA(FrappeTestCase):
 					],
 				}
 			).insert(ignore_permissions=True)
-		frappe.db.commit()
-		cls.server = live_server(frappe.local.site)
-		cls.url = cls.server.__enter__()
-
-	@classmethod
-	def tearDownClass(cls):
-		cls.server.__exit__(None, None, None)
-		cls.browser.close()
-		cls.playwright.stop()
-		super().tearDownClass()
 
 	def mail_at(self, when, subject, to):
 		with self.freeze_time(when):
@@ -166,8 +152,7 @@ class TestBrowserSLA(FrappeTestCase):
 			arg=first,
 		)
 		page.evaluate("() => window.scrollTo(0, 0)")
-		page.locator(".ct-waiting-timer").scroll_into_view_if_needed()
-		desk.shot("waiting-timer")
+		desk.shot("waiting-timer", path=self.docs_path("case-waiting-timer.png"), full_page=False)
 		self.assertEqual(desk.errors, [])
 
 	def wait_for(self, desk, condition):

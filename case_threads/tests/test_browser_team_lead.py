@@ -12,8 +12,8 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import now_datetime
 
-from case_threads.tests.browser_utils import Desk, desk_user, launch_browser, screenshot_dir
-from case_threads.tests.live_server import live_server
+from case_threads.tests.browser_utils import Desk, LiveDesk, desk_user, screenshot_dir
+from case_threads.tests.test_team_lead import waiting_unprocessed
 from case_threads.tests.utils import make_mailbox
 
 MANAGER = "ct.lead.manager@browser-ct.test"
@@ -27,12 +27,9 @@ CARDS = [
 ]
 
 
-class TestBrowserTeamLead(FrappeTestCase):
+class TestBrowserTeamLead(LiveDesk, FrappeTestCase):
 	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		cls.playwright, cls.browser = launch_browser()
-		frappe.db.set_single_value("System Settings", "setup_complete", 1)
+	def set_up_desk(cls):
 		cls.box_a = make_mailbox("lead-browser-a@ct.test").name
 		cls.box_b = make_mailbox("lead-browser-b@ct.test").name
 		desk_user(MANAGER, ["Case Manager"])
@@ -46,29 +43,7 @@ class TestBrowserTeamLead(FrappeTestCase):
 			(cls.box_a, "Bulk", 1),
 			*tuple((cls.box_b, "No Route", h) for h in (2, 3, 4)),
 		):
-			doc = frappe.get_doc(
-				{
-					"doctype": "Unprocessed Email",
-					"status": "Unprocessed",
-					"reason": reason,
-					"subject": "waiting",
-					"sender": "someone@customer.test",
-					"email_account": box,
-					"received_on": now - timedelta(hours=hours),
-				}
-			)
-			doc.flags.ignore_mandatory = True
-			doc.insert(ignore_permissions=True)
-		frappe.db.commit()
-		cls.server = live_server(frappe.local.site)
-		cls.url = cls.server.__enter__()
-
-	@classmethod
-	def tearDownClass(cls):
-		cls.server.__exit__(None, None, None)
-		cls.browser.close()
-		cls.playwright.stop()
-		super().tearDownClass()
+			waiting_unprocessed(box, reason, now - timedelta(hours=hours))
 
 	def open_desk(self, user, scenario):
 		desk = Desk(self.browser, self.url, scenario)

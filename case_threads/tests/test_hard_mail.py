@@ -12,6 +12,7 @@ from frappe.custom.doctype.property_setter.property_setter import make_property_
 from frappe.tests.utils import FrappeTestCase
 
 from case_threads import unhandled_api
+from case_threads.tests.browser_utils import Desk, LiveDesk, desk_user
 from case_threads.tests.test_inbound import setup_routing
 from case_threads.tests.test_outbound import route
 from case_threads.tests.utils import (
@@ -514,34 +515,16 @@ class TestUnhandledEmailOverHttp(HardMailTestCase):
 		self.assertFalse(frappe.db.exists("Unhandled Email", name))
 
 
-class TestUnhandledEmailInTheDesk(HardMailTestCase):
+class TestUnhandledEmailInTheDesk(LiveDesk, HardMailTestCase):
 	"""The Unprocessed Email list's "Unhandled Emails" dialog and the Unhandled Email form's Retry, in
 	Chromium against live_server (as test_browser.py)."""
 
 	@classmethod
-	def setUpClass(cls):
-		from case_threads.tests.browser_utils import desk_user, launch_browser
-		from case_threads.tests.live_server import live_server
-
-		super().setUpClass()
-		cls.playwright, cls.browser = launch_browser()
-		frappe.db.set_single_value("System Settings", "setup_complete", 1)
+	def set_up_desk(cls):
 		cls.desk_manager = desk_user("desk.manager.i20@ct.test", ["Case Manager"])
 		frappe.db.delete("__UserSettings", {"user": cls.desk_manager})
-		frappe.db.commit()
-		cls.server = live_server(frappe.local.site)
-		cls.url = cls.server.__enter__()
-
-	@classmethod
-	def tearDownClass(cls):
-		cls.server.__exit__(None, None, None)
-		cls.browser.close()
-		cls.playwright.stop()
-		super().tearDownClass()
 
 	def test_case_manager_retries_from_the_list_dialog_and_from_the_form(self):
-		from case_threads.tests.browser_utils import Desk
-
 		# Markup in a subject is shown as text, never run.
 		first, _s, first_subject, first_id = self.make_unhandled(
 			f"<img src=x onerror=alert(1)> {unique('s')}"

@@ -60,3 +60,39 @@ class TestStaleModuleMap(FrappeTestCase):
 		hooks = frappe.get_hooks(app_name=APP)
 		self.assertIn("case_threads.install.before_install", hooks.before_install)
 		self.assertIn("case_threads.install.before_migrate", hooks.before_migrate)
+
+
+class TestSettingsDefaults(FrappeTestCase):
+	"""A setting added after the Single was first saved gets its JSON default on migrate (not 0)."""
+
+	def test_missing_settings_get_their_defaults_and_stored_ones_stay(self):
+		from case_threads.settings import DOCTYPE, write_missing_defaults
+
+		fields = ("auto_mail_per_day", "auto_mail_per_hour", "auto_close_resolved_after_days", "max_mail_mb")
+		before = frappe.db.get_values_from_single(fields, None, DOCTYPE, as_dict=True)[0]
+
+		def restore():
+			for field in fields:
+				frappe.db.set_single_value(DOCTYPE, field, before[field])
+			frappe.db.commit()
+			frappe.clear_document_cache(DOCTYPE, DOCTYPE)
+
+		self.addCleanup(restore)
+		settings = frappe.get_single(DOCTYPE)
+		settings.auto_mail_per_day = 3  # chosen by an admin: stays
+		settings.save()
+		# As on a site made before these fields existed: no row at all.
+		for field in ("auto_mail_per_hour", "auto_close_resolved_after_days", "max_mail_mb"):
+			frappe.db.delete("Singles", {"doctype": DOCTYPE, "field": field})
+		frappe.clear_document_cache(DOCTYPE, DOCTYPE)
+		self.assertFalse(frappe.get_cached_doc(DOCTYPE).auto_mail_per_hour)
+
+		write_missing_defaults()
+
+		settings = frappe.get_cached_doc(DOCTYPE)
+		self.assertEqual(
+			(settings.auto_mail_per_hour, settings.auto_close_resolved_after_days, settings.max_mail_mb),
+			(10, 7, 25),
+		)
+		self.assertEqual(settings.auto_mail_per_day, 3)
+		self.assertIn("case_threads.settings.write_missing_defaults", frappe.get_hooks("after_migrate"))

@@ -40,6 +40,23 @@ SEED = {
 # Working time by hand: c1 1h / 5h; c2 1h Mon + 1h Tue = 2h / 1h + 8h + 1h = 10h; c3 3h; c4 0.5h / 8h.
 
 
+def waiting_unprocessed(box, reason, received_on):
+	"""An Unprocessed Email waiting in `box`; the figures count rows, the email behind one does not matter."""
+	doc = frappe.get_doc(
+		{
+			"doctype": "Unprocessed Email",
+			"status": "Unprocessed",
+			"reason": reason,
+			"subject": "waiting",
+			"sender": "someone@customer.test",
+			"email_account": box,
+			"received_on": received_on,
+		}
+	)
+	doc.flags.ignore_mandatory = True
+	return doc.insert(ignore_permissions=True)
+
+
 class TestTeamLead(FrappeTestCase):
 	@classmethod
 	def setUpClass(cls):
@@ -228,20 +245,7 @@ class TestTeamLead(FrappeTestCase):
 			(self.box_a, "No Route", 1),
 			(self.box_b, "Auto-Reply", 5),
 		):
-			doc = frappe.get_doc(
-				{
-					"doctype": "Unprocessed Email",
-					"status": "Unprocessed",
-					"reason": reason,
-					"subject": "waiting",
-					"sender": "someone@customer.test",
-					"email_account": box,
-					"received_on": now - timedelta(hours=hours_ago),
-				}
-			)
-			# The report counts rows; the email behind each one does not matter to it.
-			doc.flags.ignore_mandatory = True
-			doc.insert(ignore_permissions=True)
+			waiting_unprocessed(box, reason, now - timedelta(hours=hours_ago))
 		for user, boxes in ((MANAGER, {self.box_a, self.box_b}), (AGENT, {self.box_a})):
 			result = self.report("Unprocessed Email Aging", user, now=str(now))
 			rows = {row["email_account"]: row for row in result["result"]}

@@ -160,7 +160,8 @@ class TestAttachmentsNeverCostTheCase(HardMailTestCase):
 		self.assertEqual(second.reference_doctype, "Case")
 		self.assertNotEqual(second.reference_name, first.reference_name)
 		(contrato,) = files_of(second)
-		self.assertEqual(contrato.file_name, "contrato.txt")  # the twin's bytes, its own name
+		# The twin's bytes, its own name (with Frappe's suffix when another file has that name on disk).
+		self.assertRegex(contrato.file_name, r"^contrato(\w{6})?\.txt$")
 		self.assertEqual(content_of(contrato.name), data)
 		# Nothing was refused on the second: no note, no raw kept.
 		self.assertEqual(notes_on("Case", second.reference_name), [])
@@ -197,7 +198,8 @@ class TestAttachmentsNeverCostTheCase(HardMailTestCase):
 		self.assertEqual(comm.reference_doctype, "Case")
 		self.assertIn("Please find the contract attached.", comm.content)
 		names = [f.file_name for f in files_of(comm) if not f.file_name.endswith(".eml")]
-		self.assertEqual(names, ["notes.txt"])
+		(name,) = names  # Frappe suffixes a name another file holds on disk (a corpus mail has notes.txt)
+		self.assertRegex(name, r"^notes(\w{6})?\.txt$")
 		(note,) = notes_on("Case", comm.reference_name)
 		self.assertIn("scan.bin (12 MB) was left out", note)
 		self.assertIn("10 MB", note)

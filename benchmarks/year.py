@@ -104,10 +104,16 @@ def case_status(rng, age_days, is_parent, is_merged):
 		(7, (0.05, 0.2, 0.6)),
 		(10_000, (0.002, 0.004, 0.01)),
 	)
-	for limit, (open_, replied, resolved) in table:
-		if age_days < limit:
-			break
-	return "Open" if roll < open_ else "Replied" if roll < replied else "Resolved" if roll < resolved else "Closed"
+	open_, replied, resolved = next(shares for limit, shares in table if age_days < limit)
+	return (
+		"Open"
+		if roll < open_
+		else "Replied"
+		if roll < replied
+		else "Resolved"
+		if roll < resolved
+		else "Closed"
+	)
 
 
 class Plan:
@@ -141,7 +147,7 @@ class Plan:
 		subject = f"{topic} {PROBLEMS[rng.randrange(len(PROBLEMS))]} order {100000 + i}"
 		done = status in ("Resolved", "Closed")
 		responded = created + timedelta(hours=lognormal_hours(rng, 3))
-		if status == "Open" and rng.random() < 0.5 or responded >= anchor:
+		if (status == "Open" and rng.random() < 0.5) or responded >= anchor:
 			responded = None
 		resolved = closed = None
 		if done:
@@ -155,7 +161,9 @@ class Plan:
 				responded = min(responded, resolved)
 		last_customer = created
 		if status == "Open" and responded:
-			last_customer = min(responded + timedelta(hours=lognormal_hours(rng, 5)), anchor - timedelta(minutes=2))
+			last_customer = min(
+				responded + timedelta(hours=lognormal_hours(rng, 5)), anchor - timedelta(minutes=2)
+			)
 		# Service level (the shipped Default policy): 8 working hours to answer, 3 days to resolve.
 		response_by = created + timedelta(hours=20)
 		resolution_by = created + timedelta(days=4)
@@ -237,7 +245,9 @@ class Plan:
 					"owner": "Administrator" if received else case["modified_by"],
 					"docstatus": 0,
 					"idx": 0,
-					"subject": case["subject"] if k == 0 else f"Re: {case['subject']} [#{case['thread_token']}]",
+					"subject": case["subject"]
+					if k == 0
+					else f"Re: {case['subject']} [#{case['thread_token']}]",
 					"communication_medium": "Email",
 					"sender": case["raised_by"] if received else case["modified_by"],
 					"sender_full_name": case["raised_by_name"] if received else "Agent",
@@ -373,9 +383,7 @@ def seed(frappe, plan, upto):
 	have = seeded_count(frappe)
 	if have >= upto:
 		return 0.0
-	known = set(
-		frappe.db.sql_list(f"select name from `tabContact` where name like '{PREFIX}C%%'")
-	)
+	known = set(frappe.db.sql_list(f"select name from `tabContact` where name like '{PREFIX}C%%'"))
 	frappe.db.sql("set session unique_checks = 0, foreign_key_checks = 0")
 	started = time.perf_counter()
 	newest = plan.total - 1
@@ -468,9 +476,9 @@ def setup(frappe):
 	for k, queue in enumerate(QUEUES):
 		if not frappe.db.exists("User Group", queue):
 			members = [{"user": agent} for agent in AGENTS[k::3]]
-			frappe.get_doc({"doctype": "User Group", "__newname": queue, "user_group_members": members}).insert(
-				ignore_permissions=True
-			)
+			frappe.get_doc(
+				{"doctype": "User Group", "__newname": queue, "user_group_members": members}
+			).insert(ignore_permissions=True)
 	frappe.db.commit()
 
 
@@ -492,7 +500,11 @@ def anchor_of(frappe):
 
 def timed(fn, runs, warm=2):
 	for _ in range(warm):
+		start = time.perf_counter()
 		fn()
+		first = time.perf_counter() - start
+	if warm and first > 0.3:
+		runs = min(runs, 7)  # a slow report: fewer runs, still a median and a spread
 	samples = []
 	for _ in range(runs):
 		start = time.perf_counter()
@@ -508,134 +520,37 @@ def timed(fn, runs, warm=2):
 	}
 
 
-def desk_call(frappe, method, **form):
-	"""A whitelisted method the way a desk request calls it (form_dict, then the function)."""
-	frappe.local.form_dict = frappe._dict({key: (json.dumps(v) if isinstance(v, list | dict) else v) for key, v in form.items()})
-	return frappe.get_attr(method)()
-
-
-LIST_FIELDS = [
-	"name", "owner", "creation", "modified", "modified_by", "_user_tags", "_comments", "_assign",
-	"_liked_by", "docstatus", "idx", "subject", "status", "priority", "last_customer_update", "sla_due",
-	"flagged", "agreement_status", "response_by", "resolution_by",
-]  # fmt: skip
-ACTIVE = ["Case", "status", "in", ["Open", "Replied"]]
-
-
-def list_get(frappe, doctype, filters, order_by, fields=None):
-	fields = fields or LIST_FIELDS
-	return desk_call(
-		frappe,
-		"frappe.desk.reportview.get",
-		doctype=doctype,
-		fields=[f"`tab{doctype}`.`{f}`" for f in fields],
-		filters=filters,
-		order_by=order_by,
-		start=0,
-		page_length=20,
-		view="List",
-		group_by="",
-		with_comment_count=1,
-	)
-
-
-def list_count(frappe, doctype, filters):
-	return desk_call(frappe, "frappe.desk.reportview.get_count", doctype=doctype, filters=filters, fields=[], distinct="false")
-
-
 def desk_queries(frappe, plan, agent, size):
-	"""name → callable: what the desk sends, as `agent` sees it."""
-	from frappe.utils import add_days, getdate, now_datetime
-
-	from case_threads import api, dashboard
-	from frappe.desk.doctype.dashboard_chart import dashboard_chart
-	from frappe.desk.doctype.number_card.number_card import get_result
-	from frappe.desk.query_report import run as run_report
-	from frappe.desk.search import search_link
+	"""name → callable: what the desk sends (the calls test_query_plans EXPLAINs), as `agent`."""
+	from case_threads.tests.test_query_plans import desk_calls
 
 	rng = random.Random(size)
 	newest = plan.total - 1
-	seeded = [newest - rank for rank in range(size)]
-	sample_cases = [plan.case(i) for i in rng.sample(seeded, 50)]
-	# Customer 0 writes most often (about 1 case in 80): the longest history there is.
-	heavy = (0, "cust0@client0.test", f"{PREFIX}C000000")
+	sample = [plan.case(newest - rank) for rank in rng.sample(range(size), 50)]
 	picks = iter(range(10**9))
-
-	def pick():
-		return sample_cases[next(picks) % len(sample_cases)]
-
-	cards = {
-		name: frappe.get_doc("Number Card", name).as_dict()
-		for name in ("Open Cases", "Cases Waiting on Customer", "Overdue Cases", "Cases Due Today")
-	}
-	now = now_datetime()
-	today = getdate(now)
-	q = {
-		"Case list: Active (default filter, modified desc)": lambda: list_get(
-			frappe, "Case", [ACTIVE], "`tabCase`.`modified` desc"
-		),
-		"Case list: Active count": lambda: list_count(frappe, "Case", [ACTIVE]),
-		"Case list: My Cases": lambda: list_get(
-			frappe, "Case", [["Case", "_assign", "like", f"%{agent}%"], ACTIVE], "`tabCase`.`modified` desc"
-		),
-		"Case list: Relevance order (Active)": lambda: list_get(
-			frappe, "Case", [ACTIVE], "`tabCase`.`relevance_key` asc"
-		),
-		"Case list: Overdue": lambda: list_get(
-			frappe,
-			"Case",
-			[ACTIVE, ["Case", "sla_due", "is", "set"], ["Case", "sla_due", "<", str(now)]],
-			"`tabCase`.`modified` desc",
-		),
-		"Case list: title search (subject like)": lambda: list_get(
-			frappe, "Case", [["Case", "subject", "like", f"%{pick()['subject'].split()[-1]}%"]], "`tabCase`.`modified` desc"
-		),
-		"Link search: Case by number/title": lambda: search_link("Case", f"order {pick()['subject'].split()[-1]}"),
-		"Contact case history (Case form)": lambda: api.case_history(contact=heavy[2], email=heavy[1]),
-		"Connect dialog: sender's cases": lambda: api.case_history(email=pick()["raised_by"]),
-		"Connect dialog: typed search": lambda: api.case_history(txt=pick()["subject"].split()[-1]),
-		"Case form: unlinked emails": lambda: api.unlinked_emails(pick()["name"]),
-		"Unprocessed list (default filter)": lambda: list_get(
-			frappe,
-			"Unprocessed Email",
-			[["Unprocessed Email", "status", "=", "Unprocessed"]],
-			"`tabUnprocessed Email`.`modified` desc",
-			fields=["name", "owner", "creation", "modified", "status", "reason", "subject", "_assign"],
-		),
-		"Unprocessed count per mailbox": lambda: [
-			list_count(
-				frappe,
-				"Unprocessed Email",
-				[["Unprocessed Email", "status", "=", "Unprocessed"], ["Unprocessed Email", "email_account", "=", box]],
-			)
-			for box in plan.mailboxes
-		],
-	}
-	for name, card in cards.items():
-		q[f"Number Card: {name}"] = lambda card=card: get_result(card, json.loads(card.filters_json))
-	q["Number Card: Median First Response Today"] = lambda: dashboard.median_first_response_today()
-	for chart in ("Case Backlog by Queue", "Unprocessed Email by Mailbox"):
-		q[f"Dashboard Chart: {chart}"] = lambda chart=chart: dashboard_chart.get(chart_name=chart, refresh=1)
-	q["Dashboard Chart: Cases Opened vs Resolved"] = lambda: dashboard.opened_vs_resolved(
-		chart_name="Cases Opened vs Resolved"
-	)
-	q["Dashboard Chart: Case SLA Fulfilled vs Failed"] = lambda: dashboard.sla_results_weekly(
-		chart_name="Case SLA Fulfilled vs Failed"
-	)
-	q["Dashboard Chart: Case First Response Time"] = lambda: dashboard.first_response_weekly(
-		chart_name="Case First Response Time"
-	)
-	report_filters = {"from_date": str(add_days(today, -30)), "to_date": str(today), "group_by": "Agent"}
-	q["Report: Case Response Times (30 days, by agent)"] = lambda: run_report(
-		"Case Response Times", filters=report_filters, ignore_prepared_report=True
-	)
-	q["Report: Unprocessed Email Aging"] = lambda: run_report(
-		"Unprocessed Email Aging", filters={}, ignore_prepared_report=True
-	)
-	return q
+	# Customer 0 writes most often (about 1 case in 80): the longest history there is.
+	heavy = ("cust0@client0.test", f"{PREFIX}C000000")
+	return desk_calls(agent, plan.mailboxes, lambda: sample[next(picks) % len(sample)], heavy)
 
 
-LIST_QUERIES = ("Case list", "Link search", "Contact case history", "Connect dialog", "Unprocessed list", "Unprocessed count", "Case form")
+def plan_summary(call):
+	"""table:type:key:rows of each SELECT on a big table that `call` sends (EXPLAIN)."""
+	from case_threads.tests.test_query_plans import plans_of
+
+	return [
+		[f"{r.table}:{r.type}:{r.key}:{r.rows}" for r in rows if r.table] for _query, rows in plans_of(call)
+	]
+
+
+LIST_QUERIES = (
+	"Case list",
+	"Link search",
+	"Contact case history",
+	"Connect dialog",
+	"Unprocessed list",
+	"Unprocessed count",
+	"Case form",
+)
 
 
 def match_timings(frappe, plan, size, samples):
@@ -686,7 +601,11 @@ def measure(frappe, plan, size, args, bench):
 	result["queries"] = {}
 	for name, fn in desk_queries(frappe, plan, agent, size).items():
 		result["queries"][name] = timed(fn, args.runs)
-		print(f"  {name:<52}{result['queries'][name]['median_ms']:>9.1f}{result['queries'][name]['p95_ms']:>9.1f}", file=sys.stderr)
+		result["queries"][name]["plan"] = plan_summary(fn)
+		print(
+			f"  {name:<52}{result['queries'][name]['median_ms']:>9.1f}{result['queries'][name]['p95_ms']:>9.1f}",
+			file=sys.stderr,
+		)
 	frappe.set_user("Administrator")
 	frappe.db.commit()
 	if args.mails:
@@ -700,7 +619,15 @@ def table(small, large):
 	def add(name, a, b, is_list=False):
 		ratio = b["median_ms"] / a["median_ms"] if a["median_ms"] else float("nan")
 		ok = ratio <= 1.2 and (not is_list or b["p95_ms"] < 200)
-		rows.append((name, f"{a['median_ms']:.1f} / {a['p95_ms']:.1f}", f"{b['median_ms']:.1f} / {b['p95_ms']:.1f}", f"{ratio:.2f}", "yes" if ok else "NO"))
+		rows.append(
+			(
+				name,
+				f"{a['median_ms']:.1f} / {a['p95_ms']:.1f}",
+				f"{b['median_ms']:.1f} / {b['p95_ms']:.1f}",
+				f"{ratio:.2f}",
+				"yes" if ok else "NO",
+			)
+		)
 
 	add("match a reply (ms)", small["match"], large["match"])
 	for name in small["queries"]:
@@ -708,9 +635,22 @@ def table(small, large):
 	if "receive" in small and "receive" in large:
 		for key, label in (("new_per_s", "new mails/s"), ("reply_per_s", "replies/s")):
 			a, b = small["receive"][key], large["receive"][key]
-			rows.append((f"receive: {label}", f"{a:.1f}", f"{b:.1f}", f"{b / a:.2f}", "yes" if b / a >= 1 / 1.2 else "NO"))
+			rows.append(
+				(
+					f"receive: {label}",
+					f"{a:.1f}",
+					f"{b:.1f}",
+					f"{b / a:.2f}",
+					"yes" if b / a >= 1 / 1.2 else "NO",
+				)
+			)
 	widths = [max(len(r[k]) for r in rows) for k in range(5)]
-	return "\n".join("  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths))) for r in rows)
+	return "\n".join(
+		"  ".join(
+			c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths, strict=True))
+		)
+		for r in rows
+	)
 
 
 def main(args):
@@ -728,7 +668,10 @@ def main(args):
 	results = {"site": args.site, "small": args.small, "big": args.big, "anchor": str(plan.anchor)}
 	have = seeded_count(frappe)
 	if have > args.small and not args.measure_only:
-		print(f"{have} cases already seeded (more than {args.small}): --reseed to measure both sizes", file=sys.stderr)
+		print(
+			f"{have} cases already seeded (more than {args.small}): --reseed to measure both sizes",
+			file=sys.stderr,
+		)
 	results["seed_small_s"] = seed(frappe, plan, args.small)
 	if seeded_count(frappe) <= args.small:
 		print(f"at {args.small} cases:", file=sys.stderr)
@@ -743,13 +686,16 @@ def main(args):
 	out = REPO / "benchmarks" / "out"
 	out.mkdir(exist_ok=True)
 	if "at_small" not in results and (out / "year.json").exists():
+		# Measured at the big size only (--measure-only): the small figures of the last full run.
 		results["at_small"] = json.loads((out / "year.json").read_text()).get("at_small")
-	(out / "year.json").write_text(json.dumps(results, indent=1, default=str))
+	(out / args.out).write_text(json.dumps(results, indent=1, default=str))
 	frappe.destroy()
-	print(f"\nseeding: {results['seed_small_s']:.0f} s to {args.small:,}, {results['seed_big_s']:.0f} s more to {args.big:,}; rows {results['rows']}")
+	print(
+		f"\nseeding: {results['seed_small_s']:.0f} s to {args.small:,}, {results['seed_big_s']:.0f} s more to {args.big:,}; rows {results['rows']}"
+	)
 	if results.get("at_small"):
 		print(table(results["at_small"], results["at_big"]))
-	print(f"\nJSON: {out / 'year.json'}")
+	print(f"\nJSON: {out / args.out}")
 
 
 def add_arguments(parser):
@@ -757,14 +703,19 @@ def add_arguments(parser):
 	parser.add_argument("--big", type=int, default=250_000)
 	parser.add_argument("--samples", type=int, default=300, help="replies matched per size")
 	parser.add_argument("--runs", type=int, default=20, help="timed runs of each desk query")
-	parser.add_argument("--year-mails", dest="mails", type=int, default=50, help="mails through receive per size (0: skip)")
+	parser.add_argument(
+		"--year-mails", dest="mails", type=int, default=50, help="mails through receive per size (0: skip)"
+	)
 	parser.add_argument("--settle", type=int, default=10, help="seconds to let InnoDB settle before timing")
 	parser.add_argument("--reseed", action="store_true", help="delete the seeded rows first")
 	parser.add_argument("--measure-only", action="store_true")
+	parser.add_argument("--out", default="year.json", help="file name under benchmarks/out")
 
 
 if __name__ == "__main__":
-	parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+	parser = argparse.ArgumentParser(
+		description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+	)
 	parser.add_argument("--bench", default=os.environ.get("CASE_THREADS_BENCH", "~/frappe-bench"))
 	parser.add_argument("--site", default="ct-year.test")
 	add_arguments(parser)

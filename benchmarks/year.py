@@ -2,7 +2,7 @@
 """A year of data (issue 19, with the dashboard of issue 17): the desk at 10k and at 250k cases.
 
     PYTHONPATH=/work/wt-b ~/frappe-bench/env/bin/python benchmarks/year.py --site ct-year.test
-    ~/frappe-bench/env/bin/python benchmarks/run.py --part year --site ct-year.test   (the same)
+    ~/frappe-bench/env/bin/python benchmarks/run.py --part year   (the same; --sizes 10000,250000)
 
 Seeds by bulk SQL (multi-row INSERTs, one transaction per batch) a support team's year: Cases from
 customers with Contacts (a few write often, most once), four mailboxes, three queues and eight
@@ -655,6 +655,7 @@ def table(small, large):
 
 def main(args):
 	bench = Path(args.bench).expanduser()
+	args.small, args.big = (int(n) for n in args.sizes.split(","))
 	sys.path.insert(0, str(REPO))
 	os.chdir(bench / "sites")
 	import frappe
@@ -699,8 +700,9 @@ def main(args):
 
 
 def add_arguments(parser):
-	parser.add_argument("--small", type=int, default=10_000)
-	parser.add_argument("--big", type=int, default=250_000)
+	parser.add_argument(
+		"--sizes", default="10000,250000", help="cases to measure at: the small size, then the big one"
+	)
 	parser.add_argument("--samples", type=int, default=300, help="replies matched per size")
 	parser.add_argument("--runs", type=int, default=20, help="timed runs of each desk query")
 	parser.add_argument(

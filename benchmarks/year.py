@@ -616,11 +616,23 @@ def measure(frappe, plan, size, args, bench):
 
 
 def table(small, large):
-	rows = [("figure", f"{small['cases']:,} med / p95", f"{large['cases']:,} med / p95", "ratio", "ok")]
+	rows = [
+		(
+			"figure",
+			f"{small['cases']:,} med / p95",
+			f"{large['cases']:,} med / p95",
+			"ratio",
+			"ok",
+			f"plan at {large['cases']:,} (table:type:key)",
+		)
+	]
 
 	def add(name, a, b, is_list=False):
 		ratio = b["median_ms"] / a["median_ms"] if a["median_ms"] else float("nan")
 		ok = ratio <= 1.2 and (not is_list or b["p95_ms"] < 200)
+		plan = " ".join(
+			":".join(p.split(":")[:3]) for q in b.get("plan", []) for p in q if "tabCase Participant" not in p
+		)
 		rows.append(
 			(
 				name,
@@ -628,6 +640,7 @@ def table(small, large):
 				f"{b['median_ms']:.1f} / {b['p95_ms']:.1f}",
 				f"{ratio:.2f}",
 				"yes" if ok else "NO",
+				plan,
 			)
 		)
 
@@ -646,12 +659,13 @@ def table(small, large):
 					f"{b:.1f}",
 					f"{b / a:.2f}",
 					"yes" if b / a >= 1 / 1.2 else "NO",
+					"",
 				)
 			)
-	widths = [max(len(r[k]) for r in rows) for k in range(5)]
+	widths = [max(len(r[k]) for r in rows) for k in range(6)]
 	return "\n".join(
 		"  ".join(
-			c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths, strict=True))
+			c.ljust(w) if k in (0, 5) else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths, strict=True))
 		)
 		for r in rows
 	)

@@ -127,6 +127,11 @@ def marking_comparison(bench, args):
 
 def main(args):
 	bench = Path(args.bench).expanduser()
+	if args.part == "year":
+		import year  # benchmarks/year.py: a year of data on its own site (issue 19)
+
+		args.site = args.site or "ct-year.test"
+		return year.main(args)
 	if args.part == "marking":
 		results, rows = marking_comparison(bench, args)
 		print()
@@ -613,7 +618,7 @@ if __name__ == "__main__":
 	parser.add_argument("--big", type=int, default=50_000)
 	parser.add_argument("--rounds", type=int, default=3, help="receive runs per site, alternating")
 	parser.add_argument("--worker", choices=["receive", "match", "marking", "breach"])
-	parser.add_argument("--part", choices=["all", "marking"], default="all")
+	parser.add_argument("--part", choices=["all", "marking", "year"], default="all")
 	parser.add_argument(
 		"--app-site", help="site with the app for the marking comparison (default ct-bench.test)"
 	)
@@ -621,6 +626,8 @@ if __name__ == "__main__":
 	parser.add_argument("--only", choices=["breach"], help="run one part only, on --site")
 	parser.add_argument("--site")
 	parser.add_argument("--append-to", help="(worker) the mailbox makes these documents itself")
+	sys.path.insert(0, str(Path(__file__).resolve().parent))
+	__import__("year").add_arguments(parser.add_argument_group("--part year (benchmarks/year.py)"))
 	args = parser.parse_args()
 	if args.worker == "receive":
 		print(json.dumps(receive_worker(args.site, args.mails, args.append_to)))

@@ -15,3 +15,9 @@ class UnprocessedEmail(Document):
 				_("The status of an Unprocessed Email changes only through its actions."),
 				frappe.PermissionError,
 			)
+
+
+def on_doctype_update():
+	# The queue per mailbox: the list's counts, the dashboard chart and the aging report read the
+	# waiting mail of one or a few mailboxes (status, then email_account) from the index alone.
+	frappe.db.add_index("Unprocessed Email", ["status", "email_account"])

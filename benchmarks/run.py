@@ -285,16 +285,20 @@ def receive_worker(site, mails, append_to=None):
 	run = unique("run")
 	receive(mailbox, *(build_mail(f"warm {run} {i}", f"w{i}@cust.test") for i in range(10)))
 
+	statements = StatementCounter()
+
 	def timed(label, raws):
 		start = time.perf_counter()
 		step = max(len(raws) // 20, 1)
-		for i in range(0, len(raws), step):
-			receive(mailbox, *raws[i : i + step])
-			progress(f"{label} ({site})", min(i + step, len(raws)), len(raws))
+		with statements:
+			for i in range(0, len(raws), step):
+				receive(mailbox, *raws[i : i + step])
+				progress(f"{label} ({site})", min(i + step, len(raws)), len(raws))
 		return len(raws) / (time.perf_counter() - start)
 
 	new = [build_mail(f"Printer {run} {i} broken", f"c{i}.{run}@cust.test") for i in range(mails)]
 	new_rate = timed("new mails", new)
+	new_sql = statements.take(len(new))
 	replies = [
 		build_mail(
 			f"Re: Printer {run} {i} broken",
@@ -304,9 +308,73 @@ def receive_worker(site, mails, append_to=None):
 		for i, raw in enumerate(new)
 	]
 	reply_rate = timed("replies", replies)
+	reply_sql = statements.take(len(replies))
+	if os.environ.get("CASE_THREADS_BENCH_SQL_LOG"):
+		# One more of each, statement by statement, to stderr (what the counts are made of).
+		extra = build_mail(f"Printer {run} log", f"log.{run}@cust.test")
+		for label, raw in (
+			("new mail", extra),
+			(
+				"reply",
+				build_mail(
+					f"Re: Printer {run} log",
+					f"log.{run}@cust.test",
+					in_reply_to=email.message_from_bytes(extra)["Message-ID"],
+				),
+			),
+		):
+			with statements.logging():
+				receive(mailbox, raw)
+			print(f"--- {label} ({site}): {len(statements.log)} statements", file=sys.stderr)
+			for query in statements.log:
+				print("  " + query, file=sys.stderr)
+			statements.take(1)
 	peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 	frappe.destroy()
-	return {"new_per_s": new_rate, "reply_per_s": reply_rate, "peak_rss_mb": peak}
+	return {
+		"new_per_s": new_rate,
+		"reply_per_s": reply_rate,
+		"peak_rss_mb": peak,
+		"new_sql_per_mail": new_sql,
+		"reply_sql_per_mail": reply_sql,
+	}
+
+
+class StatementCounter:
+	"""Counts the SQL statements sent to MariaDB (every cursor execute, commits and locks
+	included) while active; `take(mails)` returns the count per mail and starts again."""
+
+	def __init__(self):
+		self.count, self.log, self._logging = 0, [], False
+
+	def __enter__(self):
+		import pymysql.cursors
+
+		self._cursor = pymysql.cursors.Cursor
+		self._execute = original = self._cursor.execute
+		counter = self
+
+		def execute(cursor, query, args=None):
+			counter.count += 1
+			if counter._logging:
+				text = query.decode() if isinstance(query, bytes) else str(query)
+				counter.log.append(" ".join(text.split())[:160])
+			return original(cursor, query, args)
+
+		self._cursor.execute = execute
+		return self
+
+	def __exit__(self, *exc):
+		self._cursor.execute = self._execute
+		self._logging = False
+
+	def logging(self):
+		self.log, self._logging = [], True
+		return self
+
+	def take(self, mails):
+		per_mail, self.count = self.count / max(mails, 1), 0
+		return per_mail
 
 
 def marking_worker(site, mails, mode):

@@ -40,6 +40,11 @@ doc_events = {
 		],
 		"after_insert": "case_threads.mail.inbound.after_insert",
 	},
+	# The site's own addresses are cached (case_threads.mail.participants.own_addresses).
+	"Email Account": {
+		event: "case_threads.mail.participants.forget_own_addresses"
+		for event in ("on_change", "on_trash", "after_rename")
+	},
 	"Email Queue": {
 		"before_insert": ["case_threads.mail.outbound.email_queue_before_insert"],
 		"after_insert": ["case_threads.mail.outbound.email_queue_after_insert"],

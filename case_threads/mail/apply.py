@@ -13,7 +13,7 @@ from frappe.utils import now_datetime
 
 from case_threads.core import Outcome, lifecycle_outcome, remove_subject_tag
 from case_threads.mail.acknowledge import acknowledge_new_case
-from case_threads.mail.evidence import newest_descendant
+from case_threads.mail.evidence import newest_case_doc
 from case_threads.mail.participants import add_participants, record_from_email
 from case_threads.mail.shared_files import share_files
 from case_threads.settings import get_settings, tag_format
@@ -33,16 +33,19 @@ STATUS_OUTCOMES = {Outcome.ATTACH, Outcome.REOPEN, Outcome.CLONE}
 def apply_action(communication, message, action):
 	"""Apply `action` for the received `communication`; returns the Case name or None."""
 	if action.outcome in STATUS_OUTCOMES:
-		# The decision was taken on a plain read. Lock the case (and its clones) and decide again on
-		# what is there now: a reply processed at the same time may have reopened or cloned it.
-		current = newest_descendant(action.case, for_update=True)
-		outcome = lifecycle_outcome(current.status, action.message_class, False)
-		action = replace(action, case=current.name, outcome=outcome)
+		# Lock the case (and its clones) and decide again on what is there now: a reply processed at
+		# the same time may have reopened or cloned it. A case the evidence read FOR UPDATE already
+		# (the Message-ID match of a reply: evidence.gather_candidates) is locked and current as it is.
+		locked = communication.flags.get("case_threads_locked") or {}
+		case = locked.get(action.case) or newest_case_doc(action.case)
+		outcome = lifecycle_outcome(case.status, action.message_class, False)
+		action = replace(action, case=case.name, outcome=outcome)
+		return HANDLERS[action.outcome](communication, message, action, case)
 	return HANDLERS[action.outcome](communication, message, action)
 
 
-# Handlers read the case FOR UPDATE: under REPEATABLE READ a plain read would return the snapshot
-# from before a concurrent reply committed (a missing clone, a stale status).
+# Handlers of STATUS_OUTCOMES get the case as read FOR UPDATE: under REPEATABLE READ a plain read
+# would return the snapshot from before a concurrent reply committed (a missing clone, a stale status).
 
 
 def _unprocessed(communication, message, action):
@@ -94,8 +97,7 @@ def _attach_silently(communication, message, action):
 	return action.case
 
 
-def _attach(communication, message, action):
-	case = frappe.get_doc("Case", action.case, for_update=True)
+def _attach(communication, message, action, case):
 	link(communication, case.name, case)
 	if case.status == "Open":
 		# Nothing to track: a plain update (no reload for before/after hooks) keeps the common reply
@@ -113,8 +115,7 @@ def _attach(communication, message, action):
 	return case.name
 
 
-def _reopen(communication, message, action):
-	case = frappe.get_doc("Case", action.case, for_update=True)
+def _reopen(communication, message, action, case):
 	link(communication, case.name, case)
 	case.status = "Open"
 	case.reopen_count = (case.reopen_count or 0) + 1
@@ -125,9 +126,8 @@ def _reopen(communication, message, action):
 	return case.name
 
 
-def _clone(communication, message, action):
+def _clone(communication, message, action, original):
 	# apply_action holds the row lock: a second reply to this closed case waits, then finds the clone.
-	original = frappe.get_doc("Case", action.case, for_update=True)
 	clone = clone_case(original)
 	link(communication, clone.name, clone)
 	original.add_note(

@@ -112,9 +112,9 @@ class _PublishesRawMail:
 		key = getattr(self, "case_threads_key", None)
 		account = self.email_account
 		try:
-			hold_message_id(self.message_id or key)
-			if key and pull_ledger.is_settled(account.name, key):
-				return None  # another pull of this mailbox committed it while we waited for the lock
+			if not key:
+				# Our fetch loop took the lock (and read the receipt under it) before building the mail.
+				hold_message_id(self.message_id)
 			result = super().process()
 			if key:
 				pull_ledger.settle(account.name, key)  # commits with the outcome, or not at all
@@ -141,6 +141,18 @@ class _PublishesRawMail:
 		finally:
 			current_inbound_mail.reset(token)
 
+	def reference_document(self):
+		# The app decides the case of its own mail itself, from evidence it trusts
+		# (inbound.before_insert drops Frappe's guess): on a mailbox without Append To, loading the
+		# Case that In-Reply-To points at (and validating the link to it) is work thrown away. A reply
+		# threaded onto another app's document keeps Frappe's reference (inbound.on_another_document).
+		append_to = self.append_to if self.email_account.use_imap else None
+		if self._reference_document is None and not (append_to or self.email_account.append_to):
+			parent = self.parent_email_queue() or self.parent_communication()
+			if not parent or parent.reference_doctype in (None, "", "Case"):
+				self._reference_document = ""
+		return super().reference_document()
+
 	def save_attachments_in_doc(self, doc):
 		# An attachment Frappe refuses, or one over the size limits, no longer fails the whole mail.
 		from case_threads.mail.attachments import save_attachments
@@ -158,11 +170,29 @@ def hold_message_id(message_id):
 	if not message_id:
 		return
 	frappe.db.commit()
-	lock = "case_threads:" + hashlib.sha1(message_id.encode()).hexdigest()
-	frappe.db.sql("SELECT GET_LOCK(%s, 60)", lock)
-	release = partial(frappe.db.sql, "SELECT RELEASE_LOCK(%s)", lock)
+	take_lock(message_id)
+	release_lock_with_transaction(message_id)
+
+
+def lock_name(message_id):
+	return "case_threads:" + hashlib.sha1(message_id.encode()).hexdigest()
+
+
+def take_lock(message_id):
+	frappe.db.sql("SELECT GET_LOCK(%s, 60)", lock_name(message_id))
+
+
+def release_lock_with_transaction(message_id):
+	"""Released once the transaction under way ends (its commit or rollback), not before."""
+	release = partial(frappe.db.sql, "SELECT RELEASE_LOCK(%s)", lock_name(message_id))
 	frappe.db.after_commit.add(release)
 	frappe.db.after_rollback.add(release)
+
+
+def key_lock(key):
+	"""The lock of a keyed mail: its Message-ID, as hold_message_id takes it from Frappe's parse
+	(stripped of <>), else its SHA-256 key."""
+	return key[4:] if key.startswith("mid:") else key
 
 
 @lru_cache(maxsize=8)
@@ -294,7 +324,18 @@ class CaseThreadsEmailAccountMixin:
 			key = message_key(raw)
 			uid = frappe.safe_decode(uid) if uid else None
 			pull.fetched.append(Pulled(folder, str(frappe.safe_decode(ref)), key, forget))
+			# One email pulled by two mailboxes at once: the second waits here until the first
+			# committed (hold_message_id). Taken before the receipt is counted, so that its status is
+			# read as another pull of this mailbox may just have committed it; the receipt's commit
+			# then gives the mail a fresh snapshot for Frappe's "already received" check.
+			in_receive = getattr(self, "_case_threads_pull", None) is pull
+			if in_receive:
+				pull.hold(key_lock(key))  # released with the next mail's lock, or by finish()
+			else:
+				take_lock(key_lock(key))
 			status, attempts = pull_ledger.begin(self.name, key, uid)
+			if not in_receive:
+				release_lock_with_transaction(key_lock(key))
 			step = next_step(status, attempts)
 			if step is Step.SKIP:
 				if self.email_sync_option == "ALL" and uid and key.startswith("mid:"):
@@ -410,10 +451,29 @@ class _Pull:
 
 	def __init__(self, account):
 		self.account, self.server, self.fetched, self.cut = account, None, [], None
+		self.held = None  # the Message-ID lock of the last mail (see hold)
+
+	def hold(self, message_id):
+		"""Take the lock of the next mail, releasing the previous mail's in the same statement: by
+		now Frappe's receive loop committed (or rolled back) that mail's outcome, so a second pull of
+		it waiting on the lock sees it. One round trip per mail instead of two."""
+		name = lock_name(message_id)
+		if self.held:
+			frappe.db.sql("SELECT RELEASE_LOCK(%s), GET_LOCK(%s, 60)", (self.held, name))
+		else:
+			frappe.db.sql("SELECT GET_LOCK(%s, 60)", name)
+		self.held = name
+
+	def release(self):
+		held, self.held = self.held, None
+		if held:
+			with suppress(Exception):
+				frappe.db.sql("SELECT RELEASE_LOCK(%s)", held)
 
 	def interrupt(self, error, key=None):
 		if self.cut is None:
 			self.cut = error
+		self.held = None  # closing the connection frees its locks
 		reconnect_db()
 		if key:
 			with suppress(Exception):
@@ -425,12 +485,15 @@ class _Pull:
 		`commit`: the receive loop ended cleanly, so what is left is the fetch's own bookkeeping
 		(the folder's UIDVALIDITY), which Frappe commits too; otherwise it is rolled back."""
 		if self.server is None:
+			self.release()  # Frappe's loop committed or rolled back the last mail by now
 			return
 		try:
 			try:
 				frappe.db.commit() if commit else frappe.db.rollback()  # and a fresh snapshot to read
 			except Exception:
+				self.held = None  # closing the connection frees its locks
 				reconnect_db()
+			self.release()
 			settled = pull_ledger.settled_keys(self.account.name, {p.key for p in self.fetched})
 			self.server.forget(to_forget(self.fetched, settled))
 		except Exception as e:
@@ -444,6 +507,7 @@ class _Pull:
 				e,
 			)
 		finally:
+			self.release()
 			with suppress(Exception):
 				self.server.logout()  # under POP, QUIT is what applies the deletions
 

@@ -4,6 +4,8 @@ Every lookup here is on an index (Communication.message_id, Case.name, Case.thre
 Communication reference index): matching stays flat however many cases a site holds.
 """
 
+from dataclasses import dataclass
+
 import frappe
 
 from case_threads.core import (
@@ -25,13 +27,25 @@ INTERNAL_ROLES = ("Case Agent", "Case Manager")
 MAX_CLONE_HOPS = 50
 
 
-def gather_candidates(message, sender):
-	"""Candidate cases for `message`, strongest evidence first (F5)."""
+def gather_candidates(message, sender, parent=None, locked=None):
+	"""Candidate cases for `message`, strongest evidence first (F5).
+
+	`parent`: the Communication Frappe already found for In-Reply-To (InboundMail.parent_communication),
+	so that its case is not looked up again. `locked`: a dict that receives the Case documents read
+	here FOR UPDATE (by name), for apply_action to use instead of reading them again.
+	"""
 	candidates = []
 	thread_ids = list(dict.fromkeys([*message.in_reply_to, *reversed(message.references)]))
 
-	if case := case_of_stored_message(thread_ids):
-		candidates.append(Candidate(Evidence.MESSAGE_ID, newest_descendant(case)))
+	if case := case_of_stored_message(thread_ids, parent):
+		if locked is None:
+			candidates.append(Candidate(Evidence.MESSAGE_ID, newest_descendant(case)))
+		else:
+			# The strongest evidence: the case that apply_action locks whenever there is one (a reply
+			# to a stored email). Locked here already, with the whole document, read once.
+			doc = newest_case_doc(case)
+			locked[doc.name] = doc
+			candidates.append(Candidate(Evidence.MESSAGE_ID, CaseRef(doc.name, doc.status)))
 
 	for token in tokens_from_headers(thread_ids, site_secret()):
 		if case := case_by_token(token):
@@ -54,10 +68,18 @@ def gather_candidates(message, sender):
 	return candidates
 
 
-def case_of_stored_message(thread_ids):
+def case_of_stored_message(thread_ids, parent=None):
 	"""The case of the nearest email in the thread that this site stored (In-Reply-To first)."""
 	if not thread_ids:
 		return None
+	if (
+		parent
+		and parent.get("message_id") == thread_ids[0]
+		and parent.get("reference_doctype") == "Case"
+		and parent.get("reference_name")
+	):
+		# Frappe found the In-Reply-To email by its exact Message-ID: the nearest one, on a case.
+		return parent.reference_name
 	communication = frappe.qb.DocType("Communication")
 	rows = (
 		frappe.qb.from_(communication)
@@ -83,6 +105,17 @@ def newest_descendant(case_name, for_update=False):
 			break
 		row = _case_row(following, for_update)
 	return CaseRef(row.name, row.status)
+
+
+def newest_case_doc(case_name):
+	"""newest_descendant as the Case document, each hop read FOR UPDATE (locked, as committed now)."""
+	doc = frappe.get_doc("Case", case_name, for_update=True)
+	for _hop in range(MAX_CLONE_HOPS):
+		following = doc.merged_into or doc.cloned_to
+		if not following:
+			break
+		doc = frappe.get_doc("Case", following, for_update=True)
+	return doc
 
 
 def _case_row(name, for_update):
@@ -129,15 +162,20 @@ def sender_took_part(case_name, sender):
 	return bool(rows)
 
 
-def is_internal_user(address):
+def is_internal_user(address, users=None):
 	"""An agent writing from their own mail client (F7: attaches, never reopens or clones): an enabled
 	user with the Case Agent or Case Manager role, or an address on the settings' internal list.
-	Any other desk user (an ERPNext employee raising a request) is a customer."""
+	Any other desk user (an ERPNext employee raising a request) is a customer.
+
+	`users`: what users_of() found for the mail's addresses, when it was read already."""
 	if not address:
 		return False
 	address = address.strip().lower()
 	if address_is_listed(address, internal_patterns(get_settings().get("internal_addresses"))):
 		return True
+	if users is not None:  # read for all of the mail's addresses: absent means no enabled user
+		facts = users.get(address)
+		return bool(facts and facts.internal)
 	user = frappe.qb.DocType("User")
 	role = frappe.qb.DocType("Has Role")
 	query = (
@@ -151,3 +189,32 @@ def is_internal_user(address):
 		.limit(1)
 	)
 	return bool(query.run())
+
+
+def users_of(addresses):
+	"""{address: UserFacts} for the enabled users among `addresses` (lower case), in one query: what
+	is_internal_user and the participants' exclusion (participants.internal_addresses) ask of every
+	inbound email. Addresses that are no enabled user's are absent."""
+	addresses = sorted({a.strip().lower() for a in addresses if a and a.strip()})
+	if not addresses:
+		return {}
+	rows = frappe.db.sql(
+		"""select user.email, user.user_type, max(role.role is not null) as internal
+		from `tabUser` user
+		left join `tabHas Role` role
+			on role.parent = user.name and role.parenttype = 'User' and role.role in %(roles)s
+		where user.email in %(addresses)s and user.enabled = 1
+		group by user.name, user.email, user.user_type""",
+		{"roles": INTERNAL_ROLES, "addresses": addresses},
+	)
+	return {
+		email.lower(): UserFacts(system=user_type == "System User", internal=bool(internal))
+		for email, user_type, internal in rows
+		if email
+	}
+
+
+@dataclass(frozen=True)
+class UserFacts:
+	system: bool  # a System User (desk): never a participant
+	internal: bool  # with a Case Agent or Case Manager role: writes as an agent (F7)

@@ -13,7 +13,8 @@ from case_threads.mail import neighbour
 from case_threads.mail.apply import apply_action, park
 from case_threads.mail.autosend import record_bounce
 from case_threads.mail.email_account import interruption
-from case_threads.mail.evidence import gather_candidates, is_internal_user
+from case_threads.mail.evidence import gather_candidates, is_internal_user, users_of
+from case_threads.mail.participants import mail_people
 
 SAVEPOINT = "case_threads_inbound"
 
@@ -79,12 +80,19 @@ def after_insert(communication, method=None):
 
 def decide_for(communication, message):
 	sender = (communication.sender or message.from_addr or "").lower()
+	# Read once per email: the users among its addresses (internal sender, participants' exclusion),
+	# and the cases read FOR UPDATE while gathering, which apply_action then uses as they are.
+	users = users_of([sender, *(address for address, _name in mail_people(communication))])
+	communication.flags.case_threads_users = users
+	communication.flags.case_threads_locked = locked = {}
+	# Frappe's In-Reply-To lookup, done before the insert (InboundMail.parent_communication).
+	parent = getattr(neighbour.inbound_mail(), "_parent_communication", None)
 	return decide(
 		message,
-		gather_candidates(message, sender),
+		gather_candidates(message, sender, parent=parent or None, locked=locked),
 		enabled_routes(),
 		email_account=communication.email_account,
-		sender_is_internal=is_internal_user(sender),
+		sender_is_internal=is_internal_user(sender, users),
 	)
 
 

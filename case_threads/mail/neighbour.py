@@ -99,6 +99,9 @@ class _SidedMail:
 
 	def parent_communication(self):
 		if self._parent_communication is None and self.in_reply_to:
-			if name := parent_on_side(_stored(self.in_reply_to), side(self)):
+			stored = _stored(self.in_reply_to)
+			# One copy: the one Frappe's own lookup by Message-ID would find, without asking again.
+			name = stored[0]["name"] if len(stored) == 1 else parent_on_side(stored, side(self))
+			if name:
 				self._parent_communication = frappe.get_doc("Communication", name)
 		return super().parent_communication()

@@ -13,16 +13,32 @@ from frappe.utils import validate_email_address
 from case_threads.case_threads.doctype.email_route.email_route import enabled_routes
 from case_threads.core.participants import new_participants, reply_all_cc
 
+OWN_ADDRESSES_CACHE_KEY = "case_threads:own_addresses"
+
 
 def own_addresses():
-	"""The site's own mailboxes (every Email Account: a small table, read each time so that a
-	mailbox added a moment ago counts at once)."""
-	return {a.lower() for a in frappe.get_all("Email Account", pluck="email_id") if a}
+	"""The site's own mailboxes (every Email Account's address). Cached in Redis for every process
+	and worker of the site; any Email Account change, addition or removal clears it
+	(forget_own_addresses, hooks.py), so that a mailbox added a moment ago counts at once."""
+	return set(frappe.cache.get_value(OWN_ADDRESSES_CACHE_KEY, _load_own_addresses))
 
 
-def internal_addresses(addresses):
+def _load_own_addresses():
+	return sorted({a.lower() for a in frappe.get_all("Email Account", pluck="email_id") if a})
+
+
+def forget_own_addresses(doc=None, method=None, *args, **kwargs):
+	"""Email Account on_change / on_trash / after_rename. Cleared again once the change commits: a
+	process reading the table before the commit would otherwise cache the old list for good."""
+	frappe.cache.delete_value(OWN_ADDRESSES_CACHE_KEY)
+	frappe.db.after_commit.add(lambda: frappe.cache.delete_value(OWN_ADDRESSES_CACHE_KEY))
+
+
+def internal_addresses(addresses, users=None):
 	if not addresses:
 		return set()
+	if users is not None:  # users_of() read them with the mail already
+		return {a.lower() for a in addresses if (facts := users.get(a.lower())) and facts.system}
 	return {
 		a.lower()
 		for a in frappe.get_all(
@@ -47,14 +63,15 @@ def mail_people(communication):
 	return pairs
 
 
-def add_participants(case_doc, people):
+def add_participants(case_doc, people, users=None):
 	"""Add (address, name) pairs to `case_doc`'s participants, written at once (no save: the case
-	may be mid-reply under a row lock). Returns the rows added."""
+	may be mid-reply under a row lock). Returns the rows added. `users`: evidence.users_of() for
+	these addresses, when read already."""
 	if not case_doc.meta.has_field("participants"):
 		return []
 	people = list(people)
 	addresses = {a.lower() for a, _ in people if a}
-	excluded = own_addresses() | internal_addresses(addresses) | routed_addresses(addresses)
+	excluded = own_addresses() | internal_addresses(addresses, users) | routed_addresses(addresses)
 	existing = [row.email_id for row in case_doc.get("participants") or []]
 	added = []
 	for address, name in new_participants(existing, people, excluded):
@@ -68,7 +85,10 @@ def add_participants(case_doc, people):
 
 
 def record_from_email(case_doc, communication):
-	return add_participants(case_doc, mail_people(communication))
+	# inbound.decide_for read the mail's users once (evidence.users_of); other callers have none.
+	return add_participants(
+		case_doc, mail_people(communication), communication.flags.get("case_threads_users")
+	)
 
 
 def is_participant(case_name, address):

@@ -24,9 +24,11 @@ def receipt_name(email_account, key):
 
 
 def begin(email_account, key, uid):
-	"""Count one attempt (not for a settled mail) and commit it; returns (status, attempts)."""
+	"""Count one attempt (not for a settled mail) and commit it; returns (status, attempts).
+
+	One statement: MariaDB's RETURNING gives the row as the upsert left it (inserted or updated)."""
 	name, now = receipt_name(email_account, key), now_datetime()
-	frappe.db.sql(
+	status, attempts = frappe.db.sql(
 		f"""insert into {TABLE}
 			(name, creation, modified, owner, modified_by, docstatus, idx,
 			 email_account, message_key, uid, attempts, status)
@@ -34,10 +36,10 @@ def begin(email_account, key, uid):
 			%(account)s, %(key)s, %(uid)s, 1, %(pending)s)
 		on duplicate key update
 			attempts = if(status = %(pending)s, attempts + 1, attempts),
-			uid = values(uid), modified = values(modified)""",
+			uid = values(uid), modified = values(modified)
+		returning status, attempts""",
 		{"name": name, "now": now, "account": email_account, "key": key, "uid": uid, "pending": PENDING},
-	)
-	status, attempts = frappe.db.sql(f"select status, attempts from {TABLE} where name = %s", name)[0]
+	)[0]
 	frappe.db.commit()
 	return status, attempts
 

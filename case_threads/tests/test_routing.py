@@ -78,6 +78,21 @@ class TestRoutes(RoutingTestCase):
 		drop_route("CT early")
 		frappe.db.commit()
 
+	def test_route_cache_is_dropped_again_when_the_change_commits(self):
+		"""Another worker may read the routes between our save and our commit and cache the old list."""
+		from case_threads.case_threads.doctype.email_route.email_route import ROUTES_CACHE_KEY, enabled_routes
+
+		route = make_route("CT cache", "cache@other.test", sequence=30)
+		route.case_type = "Changed"
+		route.save(ignore_permissions=True)
+		frappe.cache.set_value(ROUTES_CACHE_KEY, ["the list another worker read before the commit"])
+		frappe.db.commit()
+		self.assertFalse(frappe.cache.exists(ROUTES_CACHE_KEY))
+		(cached,) = [r for r in enabled_routes() if r.name == "CT cache"]
+		self.assertEqual(cached.defaults["case_type"], "Changed")
+		drop_route("CT cache")
+		frappe.db.commit()
+
 	def test_unrouted_address_waits_in_unprocessed(self):
 		parked = self.unprocessed()
 		self.assertEqual((parked.reason, parked.status), ("No Route", "Unprocessed"))

@@ -24,10 +24,13 @@ class EmailRoute(Document):
 				frappe.throw(_("The subject regular expression is not valid: {0}").format(e))
 
 	def on_change(self):
-		frappe.cache.delete_value(ROUTES_CACHE_KEY)
+		forget_routes()
 
 	def on_trash(self):
-		frappe.cache.delete_value(ROUTES_CACHE_KEY)
+		forget_routes()
+
+	def after_rename(self, old, new, merge=False):
+		forget_routes()
 
 	def as_route(self):
 		return Route(
@@ -44,6 +47,13 @@ class EmailRoute(Document):
 
 
 ROUTES_CACHE_KEY = "case_threads:enabled_routes"
+
+
+def forget_routes():
+	"""Cleared now and again once the change commits: a worker reading the table before the commit
+	would otherwise cache the old routes until the next change."""
+	frappe.cache.delete_value(ROUTES_CACHE_KEY)
+	frappe.db.after_commit.add(lambda: frappe.cache.delete_value(ROUTES_CACHE_KEY))
 
 
 def enabled_routes():

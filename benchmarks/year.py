@@ -180,7 +180,6 @@ class Plan:
 		if sla_due is not None and sla_due < anchor:
 			agreement = "Failed"
 		modified = max(t for t in (created, responded, resolved, closed, last_customer) if t)
-		first_response_time = (responded - created).total_seconds() if responded else None
 		return {
 			"name": f"{PREFIX}{i:06d}",
 			"creation": created,
@@ -202,8 +201,9 @@ class Plan:
 			"opened_on": created,
 			"last_customer_update": last_customer,
 			"first_responded_on": responded,
-			"first_response_time": first_response_time,
+			"first_response_time": None,  # working time: seed() sets it (sla.durations)
 			"resolved_on": resolved,
+			"resolution_time": None,
 			"closed_on": closed,
 			"sla_due": sla_due,
 			"thread_token": f"yr{i:06d}{rng.getrandbits(40):010x}",
@@ -383,6 +383,8 @@ def seed(frappe, plan, upto):
 	have = seeded_count(frappe)
 	if have >= upto:
 		return 0.0
+	from case_threads.sla import durations
+
 	known = set(frappe.db.sql_list(f"select name from `tabContact` where name like '{PREFIX}C%%'"))
 	frappe.db.sql("set session unique_checks = 0, foreign_key_checks = 0")
 	started = time.perf_counter()
@@ -393,6 +395,8 @@ def seed(frappe, plan, upto):
 		for rank in range(first, last):
 			i = newest - rank
 			case = plan.case(i)
+			# What the Case controller stores when a case is answered / resolved (working time).
+			case.update(durations(case))
 			cases.append(case)
 			emails.extend(plan.emails(i, case))
 			todos.append(todo_row(case))

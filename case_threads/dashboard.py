@@ -5,14 +5,17 @@ Unprocessed by mailbox) are plain standard Number Card / Dashboard Chart records
 Here only what needs a median or two series: the methods below are whitelisted, check that the
 viewer may read Case, and read through frappe.get_list, so every figure counts only what the
 viewer may read. core.figures does the arithmetic.
+
+At a year of data (benchmarks/year.py) they read few rows: counts per day come from SQL (GROUP BY
+through frappe.get_list), and response times are the working seconds each case stores when it is
+answered (Case.first_response_time, case_threads.sla.durations), not recomputed here.
 """
 
 import frappe
 from frappe import _
 from frappe.utils import add_days, get_datetime, getdate, now_datetime
 
-from case_threads.core.figures import bucket, median, period_starts
-from case_threads.reports import working_seconds
+from case_threads.core.figures import bucket, median, period_starts, sum_counts
 
 DAYS = 30
 WEEKS = 12
@@ -27,19 +30,32 @@ def _now(now=None):
 	return get_datetime(now) if now else now_datetime()
 
 
-def _cases(fields, filters):
-	return frappe.get_list("Case", fields=fields, filters=filters, limit_page_length=0)
-
-
 def _first_responses(since, until):
-	rows = _cases(
-		["name", "opened_on", "creation", "first_responded_on", "service_level_agreement"],
-		[["first_responded_on", ">=", since], ["first_responded_on", "<", until]],
+	"""(first_responded_on, stored working seconds) of the cases first answered in [since, until)."""
+	rows = frappe.get_list(
+		"Case",
+		fields=["first_responded_on", "first_response_time"],
+		filters=[["first_responded_on", ">=", since], ["first_responded_on", "<", until]],
+		order_by=None,
+		limit_page_length=0,
+		as_list=True,
 	)
-	return [
-		(row.first_responded_on, working_seconds(row.opened_on or row.creation, row.first_responded_on, row))
-		for row in rows
-	]
+	return [(when, None if seconds is None else float(seconds)) for when, seconds in rows]
+
+
+def _per_day(datefield, filters, by=None):
+	"""[(day, `by` value, count)] of the cases per day of `datefield`, counted by the database."""
+	extra = [by] if by else []
+	rows = frappe.get_list(
+		"Case",
+		fields=[f"date(`tabCase`.`{datefield}`) as day", *extra, "count(*) as n"],
+		filters=filters,
+		group_by=", ".join([f"date(`tabCase`.`{datefield}`)", *extra]),
+		order_by=None,
+		limit_page_length=0,
+		as_list=True,
+	)
+	return [(row[0], row[1] if by else 1, row[-1]) for row in rows]
 
 
 @frappe.whitelist()
@@ -65,19 +81,13 @@ def opened_vs_resolved(chart_name=None, filters=None, now=None, **kwargs):
 	end = getdate(_now(now))
 	starts = period_starts(end, "Day", DAYS)
 	since = get_datetime(starts[0])
-	opened = _cases(["opened_on"], [["opened_on", ">=", since]])
-	resolved = _cases(["resolved_on"], [["resolved_on", ">=", since]])
+	opened = _per_day("opened_on", [["opened_on", ">=", since]])
+	resolved = _per_day("resolved_on", [["resolved_on", ">=", since]])
 	return _chart(
 		[str(day) for day in starts],
 		[
-			{
-				"name": _("Opened"),
-				"values": [len(v) for v in bucket(((r.opened_on, 1) for r in opened), starts, "Day")],
-			},
-			{
-				"name": _("Resolved"),
-				"values": [len(v) for v in bucket(((r.resolved_on, 1) for r in resolved), starts, "Day")],
-			},
+			{"name": _("Opened"), "values": sum_counts(opened, starts, "Day")},
+			{"name": _("Resolved"), "values": sum_counts(resolved, starts, "Day")},
 		],
 	)
 
@@ -87,16 +97,22 @@ def sla_results_weekly(chart_name=None, filters=None, now=None, **kwargs):
 	"""Chart: cases whose agreement was Fulfilled / Failed, by the week they were opened (12 weeks)."""
 	_check_read()
 	starts = period_starts(getdate(_now(now)), "Week", WEEKS)
-	rows = _cases(
-		["opened_on", "agreement_status"],
+	days = _per_day(
+		"opened_on",
 		[["opened_on", ">=", get_datetime(starts[0])], ["agreement_status", "in", ["Fulfilled", "Failed"]]],
+		by="agreement_status",
 	)
-	weeks = bucket(((r.opened_on, r.agreement_status) for r in rows), starts, "Week")
 	return _chart(
 		[str(week) for week in starts],
 		[
-			{"name": _("Fulfilled"), "values": [v.count("Fulfilled") for v in weeks]},
-			{"name": _("Failed"), "values": [v.count("Failed") for v in weeks]},
+			{
+				"name": _("Fulfilled"),
+				"values": sum_counts([d for d in days if d[1] == "Fulfilled"], starts, "Week"),
+			},
+			{
+				"name": _("Failed"),
+				"values": sum_counts([d for d in days if d[1] == "Failed"], starts, "Week"),
+			},
 		],
 	)
 

@@ -4,7 +4,7 @@
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import now_datetime, time_diff_in_seconds
+from frappe.utils import now_datetime
 
 from case_threads import sla
 from case_threads.core import new_token
@@ -27,6 +27,7 @@ NOT_CARRIED_OVER = {
 	"total_hold_time",
 	"first_responded_on",
 	"first_response_time",
+	"resolution_time",
 }
 
 
@@ -49,6 +50,8 @@ class Case(Document):
 		self.stamp_status_times()
 		self.check_disposition()
 		sla.on_case_validate(self)
+		# The working time to the first answer / resolution, with the times it is measured between.
+		self.update(sla.durations(self))
 
 	def stamp_status_times(self):
 		if not self.has_value_changed("status"):
@@ -118,10 +121,11 @@ class Case(Document):
 			).insert(ignore_permissions=True)
 		if not self.first_responded_on:
 			values["first_responded_on"] = communication.creation
-			values["first_response_time"] = max(
-				time_diff_in_seconds(communication.creation, self.creation), 0
-			)
 		values.update(sla.on_agent_reply(self, communication.creation, values.get("status", self.status)))
+		if "first_responded_on" in values:
+			values["first_response_time"] = sla.working_seconds(
+				self.opened_on or self.creation, values["first_responded_on"], self
+			)
 		self.db_set(values, notify=True)
 
 	def on_trash(self):

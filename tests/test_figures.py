@@ -150,3 +150,11 @@ def test_sum_counts_adds_a_group_by_answer_per_period():
 	]
 	assert sum_counts(counts, starts, "Week") == [5, 1]
 	assert sum_counts([], starts, "Week") == [0, 0]
+
+
+@pytest.mark.parametrize("values", [[], [7], [3, 1], [5, 1, 9], [4, 8, 1, 2], [2, 2, 2, 9, 9]])
+def test_median_ranks_pick_the_values_whose_median_is_the_median(values):
+	from case_threads.core.figures import median_ranks
+
+	ordered = sorted(values)
+	assert median([ordered[r] for r in median_ranks(len(values))]) == median(values)

@@ -161,6 +161,18 @@ def on_doctype_update():
 	# The First Response Time chart and card read the stored durations of a quarter of a year's first
 	# answers (case_threads.dashboard): covering, else MariaDB reads the whole table at 250k cases.
 	frappe.db.add_index("Case", ["first_responded_on", "first_response_time"])
+	# The Case Response Times report reads a month of cases' figures (case_threads.reports.case_times):
+	# covering, else MariaDB reads the whole table at 250k cases (the row lookups cost more); then
+	# its cloned cases by cloned_to (merged_into has its own index).
+	frappe.db.add_index(
+		"Case",
+		[
+			"opened_on", "agreement_status", "reopen_count", "first_response_time", "resolution_time",
+			"last_worked_by", "queue", "email_route",
+		],
+		"case_response_times_index",
+	)  # fmt: skip
+	frappe.db.add_index("Case", ["cloned_to"])
 	# A contact's case history, newest first (case_threads.api.case_history, the Case form).
 	frappe.db.add_index("Case", ["contact", "creation"])
 	# Frappe's own tables, read by the app's desk queries at a year of mail (benchmarks/year.py):

@@ -6,8 +6,9 @@
 
 Seeds by bulk SQL (multi-row INSERTs, one transaction per batch) a support team's year: Cases from
 customers with Contacts (a few write often, most once), four mailboxes, three queues and eight
-agents, statuses by age, service-level states, clone chains, merged cases, assignments (_assign and
-ToDo), Unprocessed Emails, and about four Communications per case. The plan is deterministic and
+agents, statuses by age, service-level states (with the working-time durations the Case controller
+stores: first_response_time, resolution_time, by case_threads.sla.durations), clone chains, merged
+cases, assignments (_assign and ToDo), Unprocessed Emails, and about four Communications per case. The plan is deterministic and
 the newest cases are seeded first, so "10k" is the same team two weeks in and "250k" the same team
 a year in (the active backlog stays about the same, the history grows). Re-running continues the
 seed where it stopped; --reseed deletes the seeded rows first.

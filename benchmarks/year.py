@@ -6,8 +6,9 @@
 
 Seeds by bulk SQL (multi-row INSERTs, one transaction per batch) a support team's year: Cases from
 customers with Contacts (a few write often, most once), four mailboxes, three queues and eight
-agents, statuses by age, service-level states, clone chains, merged cases, assignments (_assign and
-ToDo), Unprocessed Emails, and about four Communications per case. The plan is deterministic and
+agents, statuses by age, service-level states (with the working-time durations the Case controller
+stores: first_response_time, resolution_time, by case_threads.sla.durations), clone chains, merged
+cases, assignments (_assign and ToDo), Unprocessed Emails, and about four Communications per case. The plan is deterministic and
 the newest cases are seeded first, so "10k" is the same team two weeks in and "250k" the same team
 a year in (the active backlog stays about the same, the history grows). Re-running continues the
 seed where it stopped; --reseed deletes the seeded rows first.
@@ -180,7 +181,6 @@ class Plan:
 		if sla_due is not None and sla_due < anchor:
 			agreement = "Failed"
 		modified = max(t for t in (created, responded, resolved, closed, last_customer) if t)
-		first_response_time = (responded - created).total_seconds() if responded else None
 		return {
 			"name": f"{PREFIX}{i:06d}",
 			"creation": created,
@@ -202,8 +202,9 @@ class Plan:
 			"opened_on": created,
 			"last_customer_update": last_customer,
 			"first_responded_on": responded,
-			"first_response_time": first_response_time,
+			"first_response_time": None,  # working time: seed() sets it (sla.durations)
 			"resolved_on": resolved,
+			"resolution_time": None,
 			"closed_on": closed,
 			"sla_due": sla_due,
 			"thread_token": f"yr{i:06d}{rng.getrandbits(40):010x}",
@@ -383,6 +384,8 @@ def seed(frappe, plan, upto):
 	have = seeded_count(frappe)
 	if have >= upto:
 		return 0.0
+	from case_threads.sla import durations
+
 	known = set(frappe.db.sql_list(f"select name from `tabContact` where name like '{PREFIX}C%%'"))
 	frappe.db.sql("set session unique_checks = 0, foreign_key_checks = 0")
 	started = time.perf_counter()
@@ -393,6 +396,8 @@ def seed(frappe, plan, upto):
 		for rank in range(first, last):
 			i = newest - rank
 			case = plan.case(i)
+			# What the Case controller stores when a case is answered / resolved (working time).
+			case.update(durations(case))
 			cases.append(case)
 			emails.extend(plan.emails(i, case))
 			todos.append(todo_row(case))

@@ -25,6 +25,7 @@ FRESH_FIELDS = (
 	"resolution_by",
 	"first_responded_on",
 	"first_response_time",
+	"resolution_time",
 	"agreement_status",
 	"on_hold_since",
 	"total_hold_time",
@@ -286,6 +287,64 @@ def ensure_default_policy():
 	).insert(ignore_permissions=True)
 
 
+def working_seconds(start, end, case) -> float | None:
+	"""Working seconds from `start` to `end` on the calendar of `case` (wall time with no calendar);
+	None if either is missing. What the reports count and Case stores (first_response_time ...)."""
+	if not start or not end:
+		return None
+	start, end = get_datetime(start), get_datetime(end)
+	cal = case_calendar(case)
+	if cal is None:
+		return max((end - start).total_seconds(), 0.0)
+	return working_between(_at(start), _at(end), cal).total_seconds()
+
+
+def durations(case) -> dict:
+	"""The stored working-time durations of `case` (Helpdesk's names): opened → first response,
+	opened → resolved. Set with the times themselves, so the dashboard and reports read them."""
+	opened = case.get("opened_on") or case.get("creation")
+	return {
+		"first_response_time": working_seconds(opened, case.get("first_responded_on"), case),
+		"resolution_time": working_seconds(opened, case.get("resolved_on"), case),
+	}
+
+
 def working_seconds_between(a, b, case) -> float:
 	"""Working seconds from `a` to `b` on the calendar of `case` (tests, reports)."""
 	return working_between(_at(a), _at(b), case_calendar(case)).total_seconds()
+
+
+def backfill_durations(names=None, batch=1000) -> int:
+	"""Store first_response_time / resolution_time (durations) of existing cases, `batch` at a time
+	in name order, each batch one UPDATE and a commit; all cases with a first response or a
+	resolution, or only `names`. Returns how many were written (the patch, tests seeding by SQL)."""
+	done, last = 0, ""
+	while True:
+		rows = frappe.db.sql(
+			f"""select name, opened_on, creation, first_responded_on, resolved_on, service_level_agreement
+			from `tabCase` where name > %(last)s
+				and (first_responded_on is not null or resolved_on is not null)
+				{"and name in %(names)s" if names else ""}
+			order by name limit %(batch)s""",
+			{"last": last, "names": tuple(names or ()), "batch": batch},
+			as_dict=True,
+		)
+		if not rows:
+			return done
+		values = []
+		for row in rows:
+			d = durations(row)
+			values.append(
+				"select {} as name, {} as frt, {} as rt".format(
+					frappe.db.escape(row.name),
+					"null" if d["first_response_time"] is None else repr(float(d["first_response_time"])),
+					"null" if d["resolution_time"] is None else repr(float(d["resolution_time"])),
+				)
+			)
+		frappe.db.sql(
+			f"""update `tabCase` c join ({" union all ".join(values)}) v on c.name = v.name
+			set c.first_response_time = v.frt, c.resolution_time = v.rt"""
+		)
+		frappe.db.commit()
+		done += len(rows)
+		last = rows[-1].name

@@ -135,3 +135,26 @@ def test_period_starts_and_bucket():
 		(None, "no date"),
 	]
 	assert bucket(items, starts, "Day") == [["a"], ["b", "c"]]
+
+
+def test_sum_counts_adds_a_group_by_answer_per_period():
+	from case_threads.core.figures import period_starts, sum_counts
+
+	starts = period_starts(date(2027, 3, 10), "Week", 2)  # weeks of 1 and 8 March 2027
+	counts = [
+		(date(2027, 3, 1), "Fulfilled", 2),
+		(date(2027, 3, 7), "Fulfilled", 3),
+		(date(2027, 3, 8), "Failed", 1),
+		(date(2027, 2, 28), "Failed", 9),  # before the first week: dropped
+		(None, "Failed", 4),
+	]
+	assert sum_counts(counts, starts, "Week") == [5, 1]
+	assert sum_counts([], starts, "Week") == [0, 0]
+
+
+@pytest.mark.parametrize("values", [[], [7], [3, 1], [5, 1, 9], [4, 8, 1, 2], [2, 2, 2, 9, 9]])
+def test_median_ranks_pick_the_values_whose_median_is_the_median(values):
+	from case_threads.core.figures import median_ranks
+
+	ordered = sorted(values)
+	assert median([ordered[r] for r in median_ranks(len(values))]) == median(values)

@@ -22,6 +22,15 @@ def median(values: Iterable[float]) -> float | None:
 	return (ordered[middle - 1] + ordered[middle]) / 2
 
 
+def median_ranks(count: int) -> list[int]:
+	"""The 0-based ranks, in sorted order, of the one or two values whose median() is the median of
+	`count` values (so that a database reads only those)."""
+	if count <= 0:
+		return []
+	middle = count // 2
+	return [middle] if count % 2 else [middle - 1, middle]
+
+
 def percentile(values: Iterable[float], p: float) -> float | None:
 	"""Nearest-rank percentile: the smallest value with at least p% of the values at or below it."""
 	ordered = sorted(v for v in values if v is not None)
@@ -158,3 +167,11 @@ def bucket(items: Iterable[tuple[date | datetime, object]], starts: list[date], 
 		if i is not None:
 			result[i].append(value)
 	return result
+
+
+def sum_counts(
+	counts: Iterable[tuple[date | datetime, object, int]], starts: list[date], period: str
+) -> list[int]:
+	"""Per period of `starts`, the sum of the counts of (when, key, count) rows (a GROUP BY's answer:
+	cases per day), others dropped."""
+	return [sum(v) for v in bucket(((when, n) for when, _key, n in counts), starts, period)]

@@ -89,6 +89,31 @@ class TestAgreement(SLATestCase):
 		case.reload()
 		self.assertEqual(case.agreement_status, "Resolution Due")
 
+	def test_stored_durations_are_the_working_time(self):
+		# Case.first_response_time / resolution_time (issue 17), which the dashboard and reports read.
+		# Opened Tuesday 16:00; answered Wednesday 10:00: 1 h Tuesday + 1 h Wednesday.
+		case, _ = self.case_at(at(1, 16))
+		self.assertIsNone(case.first_response_time)
+		self.assertIsNone(case.resolution_time)
+		case = self.reply_at(at(2, 10), case)
+		self.assertEqual(case.first_response_time, 2 * 3600)
+		# Resolved Friday 11:00: 1 h Tuesday, 8 h Wednesday and Thursday, 2 h Friday.
+		case = self.status_at(at(4, 11), case, "Resolved")
+		self.assertEqual(case.resolution_time, 19 * 3600)
+		self.assertEqual(case.first_response_time, 2 * 3600)
+		# Reopened: not resolved any more; resolved again Monday 10:00 (the weekend does not count).
+		case = self.status_at(at(4, 12), case, "Open")
+		self.assertIsNone(case.resolution_time)
+		case = self.status_at(at(7, 10), case, "Resolved")
+		self.assertEqual(case.resolution_time, 26 * 3600)
+		# The backfill of existing cases (patch case_durations) writes the same figures.
+		frappe.db.set_value(
+			"Case", case.name, {"first_response_time": None, "resolution_time": None}, update_modified=False
+		)
+		self.assertEqual(sla.backfill_durations([case.name]), 1)
+		case.reload()
+		self.assertEqual((case.first_response_time, case.resolution_time), (2 * 3600, 26 * 3600))
+
 	def test_replied_pauses_and_customer_reply_pushes_due_time_by_the_paused_working_time(self):
 		case, _ = self.case_at(at(1, 10))
 		case = self.reply_at(at(1, 12), case)

@@ -297,7 +297,10 @@ frappe.destroy()
 args = sys.argv[4:] + ["short", "burst", ""][len(sys.argv[4:]) :]
 queue, mode, setup = args[:3]
 if setup:
-	frappe.get_attr(setup)()
+	import importlib
+
+	module, _, name = setup.rpartition(".")
+	getattr(importlib.import_module(module), name)()
 background_jobs.start_worker(queue=queue or None, burst=mode == "burst", quiet=mode != "burst")
 """
 

@@ -349,9 +349,10 @@ def _tail(path, chars=3000):
 	return ""
 
 
-def run(imap, rnd, workers, redis_url, setup="", timeout=1800, on_start=None):
+def run(imap, rnd, workers, redis_url, setup="", timeout=1800, on_start=None, on_done=None):
 	"""Run `workers` workers while ticking Frappe's scheduler job until every mailbox of the round is
-	empty and no job is queued or running; sets rnd.seconds (first tick to done) and rnd.jobs."""
+	empty and no job is queued or running; sets rnd.seconds (first tick to done) and rnd.jobs.
+	`on_start(procs)` / `on_done(procs)`: called at the first tick and once the queues drained."""
 	import redis
 	from frappe.utils.background_jobs import get_queue_list
 	from rq.job import Job
@@ -389,6 +390,8 @@ def run(imap, rnd, workers, redis_url, setup="", timeout=1800, on_start=None):
 		while pending(connection) and time.monotonic() < deadline:
 			_alive(procs)
 			time.sleep(0.2)
+		if on_done:
+			on_done(procs)  # every job's work horse has been reaped by its worker by now
 	finally:
 		codes = stop_workers(procs)
 		rnd.worker_logs = [_tail(log) for _p, log in procs]

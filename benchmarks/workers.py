@@ -114,6 +114,7 @@ def main(args):
 					),
 					"cpu_cores_busy": meter.cores,
 					"problems": problems,
+					"frappe_contact_errors": dict(rnd.frappe_contact_errors),
 				}
 			)
 			print(

@@ -53,12 +53,14 @@ class TestRealWorkers(FrappeTestCase):
 		rnd = worker_runs.prepare(self.imap, self.domain, number, BOXES, MAILS, rng, self.corpus)
 		worker_runs.run(self.imap, rnd, workers, REDIS_QUEUE, setup=SETUP)
 		kinds = worker_runs.outcome(rnd)
+		problems = worker_runs.check(rnd)
 		print(
 			f"[workers] {workers} worker(s): {rnd.delivered} mails in {rnd.seconds:.1f} s "
 			f"({rnd.delivered / rnd.seconds:.1f} mails/s), jobs {dict(rnd.jobs)}; "
+			f"Frappe's own Contact errors {dict(getattr(rnd, 'frappe_contact_errors', {}))}; "
 			+ ", ".join(f"{kind}: {dict(places)}" for kind, places in sorted(kinds.items()))
 		)
-		self.assertEqual(worker_runs.check(rnd), {})
+		self.assertEqual(problems, {})
 		# The mix really had each kind, and each went where it belongs.
 		self.assertEqual(set(kinds["unrouted"]), {"Unprocessed"})
 		self.assertEqual(set(kinds["no_from"]), {"Unhandled"})

@@ -169,6 +169,10 @@ def prepare(imap, domain, number, boxes, per_box, rng, corpus=None):
 	the round's mix delivered, not yet pulled. Returns the Round."""
 	tag = f"{domain.split('.')[0]}r{number}"
 	users = [f"r{number}b{b}@{domain}" for b in range(boxes)]
+	# Earlier rounds' mailboxes stop pulling: Frappe's job would pull each of them too (empty pulls).
+	for name in imap.accounts:
+		frappe.db.set_value("Email Account", name, "enable_incoming", 0)
+	frappe.db.commit()
 	accounts = {}
 	for user in users:
 		accounts[user] = mailbox_account(imap, user)
@@ -512,14 +516,21 @@ def check(rnd):
 		limit_page_length=0,
 	)
 	expected = [e for e in errors if e.method in UNHANDLED_TITLES and e.reference_name in accounts]
-	# Bare Frappe's own record of a corpus mail addressed to "foo" (no domain): it could not make a
-	# Contact for it (Communication.get_contacts), and goes on. Not the app's, and not a lost mail.
+	# Bare Frappe's own records in Communication.get_contacts, which go on without the Contact: a
+	# corpus mail addressed to "foo" (no domain), and two workers making the Contact of one new
+	# address at once (its insert races; the other one wins). Neither is the app's, nor a lost mail.
 	contacts = [
-		e for e in errors if e.method == "Unable to add contact" and "is not a valid Email" in (e.error or "")
+		e
+		for e in errors
+		if e.method == "Unable to add contact"
+		and ("is not a valid Email" in (e.error or "") or "DuplicateEntryError" in (e.error or ""))
 	]
-	rnd.frappe_contact_errors = len(contacts)
+	rnd.frappe_contact_errors = Counter(
+		"duplicate Contact" if "DuplicateEntryError" in (e.error or "") else "invalid address"
+		for e in contacts
+	)
 	for e in errors:
-		if e not in expected and not (e in contacts and any(m.kind.startswith("corpus") for m in rnd.mails)):
+		if e not in expected and e not in contacts:
 			bad("Error Log", (e.method, e.reference_name, (e.error or "")[-300:]))
 	if len(expected) != sum(unhandled.values()):
 		bad("Error Logs beside Unhandled Emails", (len(expected), sum(unhandled.values())))

@@ -512,8 +512,9 @@ class _Pull:
 				self.server.logout()  # under POP, QUIT is what applies the deletions
 
 
-# Lost, gone away, killed, server shutdown, idle disconnect.
-LOST_CONNECTION = {2006, 2013, 2055, 1927, 1053, 4031}
+# Lost, gone away, killed, server shutdown, idle disconnect; deadlock and lock wait timeout (another
+# worker's transaction, not this email's fault: it is pulled again by the next pull).
+LOST_CONNECTION = {2006, 2013, 2055, 1927, 1053, 4031, 1213, 1205}
 
 
 def interruption(error):

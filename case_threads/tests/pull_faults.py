@@ -292,7 +292,16 @@ frappe.local.conf.redis_queue = sys.argv[3]
 connection = background_jobs.get_redis_conn()
 print("worker redis db", connection.connection_pool.connection_kwargs.get("db"), flush=True)
 frappe.destroy()
-background_jobs.start_worker(queue="short", burst=True)
+# Optional: the queues ("" = all, as `bench worker`), "burst" or "run" (until SIGTERM), and a
+# function (dotted path) called first (a test that breaks something on purpose).
+args = sys.argv[4:] + ["short", "burst", ""][len(sys.argv[4:]) :]
+queue, mode, setup = args[:3]
+if setup:
+	import importlib
+
+	module, _, name = setup.rpartition(".")
+	getattr(importlib.import_module(module), name)()
+background_jobs.start_worker(queue=queue or None, burst=mode == "burst", quiet=mode != "burst")
 """
 
 
@@ -311,6 +320,23 @@ def isolated_queue(url):
 		yield connection
 	finally:
 		background_jobs._redis_queue_conn = saved
+
+
+def worker_command(url, queue="short", mode="burst", setup=""):
+	"""The command line of one Frappe worker (start_worker) on the Redis database at `url`."""
+	import sys
+
+	return [
+		sys.executable,
+		"-c",
+		WORKER,
+		frappe.local.site,
+		os.path.abspath(frappe.local.sites_path),
+		url,
+		queue,
+		mode,
+		setup,
+	]
 
 
 def run_worker(url, timeout=180):

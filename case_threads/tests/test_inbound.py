@@ -395,3 +395,35 @@ class TestNothingLost(InboundTestCase):
 				self.assertTrue(frappe.db.exists("Unhandled Email", {"message_id": bad_id}))
 				self.assertFalse(frappe.db.exists("Communication", {"message_id": bad_id.strip("<>")}))
 				self.assertTrue(case_of(email.message_from_bytes(good)["Message-ID"]))
+
+
+class TestDeadlockWhileProcessing(InboundTestCase):
+	"""Two workers' transactions can deadlock in Frappe's own Communication save (its timeline rows):
+	that is not the email's fault, so the pull stops there and the next pull takes the mail again,
+	instead of keeping it as an Unhandled Email for a person (found by test_workers, 2 of 2,088)."""
+
+	def test_deadlock_pulls_the_mail_again_instead_of_keeping_it_unhandled(self):
+		import pymysql
+
+		raw = build_mail(f"Deadlock {unique('d')}", f"{unique('dl')}@customer.test")
+		message_id = email.message_from_bytes(raw)["Message-ID"].strip("<>")
+		real, calls = inbound.after_insert, []
+
+		def deadlock_once(doc, method=None):
+			calls.append(doc.name)
+			if len(calls) == 1:
+				raise pymysql.OperationalError(1213, "Deadlock found when trying to get lock")
+			return real(doc, method)
+
+		def unhandled():
+			return frappe.db.exists("Unhandled Email", {"message_id": ("like", f"%{message_id}%")})
+
+		with patch.object(inbound, "after_insert", deadlock_once):
+			receive(self.mailbox, raw)
+			self.assertEqual(len(calls), 1)
+			self.assertFalse(unhandled())
+			self.assertFalse(frappe.db.exists("Communication", {"message_id": message_id}))
+			receive(self.mailbox, raw)  # the next pull
+		self.assertEqual(len(calls), 2)
+		self.assertTrue(case_of(message_id))
+		self.assertFalse(unhandled())

@@ -49,8 +49,11 @@ def policies() -> list[Policy]:
 
 
 def clear_policy_cache():
+	"""Now and again once the change commits: a worker reading the policies before the commit would
+	otherwise cache the old ones until the next change."""
 	frappe.local.case_threads_sla_policies = None
 	frappe.cache.delete_value(POLICIES_CACHE_KEY)
+	frappe.db.after_commit.add(lambda: frappe.cache.delete_value(POLICIES_CACHE_KEY))
 
 
 def _load_policies():

@@ -261,6 +261,14 @@ class TestPolicyChoice(SLATestCase):
 		self.assertEqual(other.service_level_agreement, sla.DEFAULT_POLICY)
 		self.assertEqual(other.response_by, at(7, 17))
 
+	def test_policy_cache_is_dropped_again_when_the_change_commits(self):
+		"""Another worker may read the policies between our save and our commit and cache the old ones."""
+		policy = frappe.get_doc("Case SLA Policy", sla.DEFAULT_POLICY)
+		policy.save(ignore_permissions=True)
+		frappe.cache.set_value(sla.POLICIES_CACHE_KEY, ["the policies another worker read before the commit"])
+		frappe.db.commit()
+		self.assertFalse(frappe.cache.exists(sla.POLICIES_CACHE_KEY))
+
 	def test_priority_targets_and_one_default(self):
 		policy = frappe.get_doc("Case SLA Policy", sla.DEFAULT_POLICY)
 		self.assertEqual(policy.is_default, 1)

@@ -572,7 +572,9 @@ def match_timings(frappe, plan, size, samples):
 		last = plan.emails(i, case)[-1]
 		replies.append(
 			(
-				frappe._dict(sender=case["raised_by"], email_account=case["email_account"]),
+				frappe._dict(
+					sender=case["raised_by"], email_account=case["email_account"], flags=frappe._dict()
+				),
 				Message(
 					message_id=f"<reply{i}@client.test>",
 					in_reply_to=(last["message_id"],),

@@ -376,6 +376,14 @@ class CaseThreadsEmailAccountMixin:
 			self.log_error(title=_("Frappe could not read an inbound email"))
 			keep_unhandled(self, raw, uid, frappe.get_traceback())
 
+	def log_error(self, title=None, message=None):
+		# Frappe's receive loop logs whatever failed after process() ("EmailAccount.receive"). A job
+		# timeout or a lost connection landing there is the pull's interruption (handle_bad_emails
+		# below), already recorded once by the job runner: not a second Error Log.
+		if getattr(self, "_case_threads_pull", None) is not None and interruption(sys.exc_info()[1]):
+			return None
+		return super().log_error(title=title, message=message)
+
 	def handle_bad_emails(self, uid, raw, reason):
 		"""Frappe's receive() calls this when something after process() failed (its commit, the
 		notifications): never a second record of a mail whose outcome committed."""

@@ -208,7 +208,10 @@ ct_new_site() { # site: made when missing
 }
 
 ct_install_app() { # site: the app installed, or migrated when it already is
-	if ct_frappe --site "$1" list-apps | grep -q '^case_threads'; then
+	local installed
+	# Read whole first: `list-apps | grep -q` under pipefail fails when grep stops reading early.
+	installed=$(ct_frappe --site "$1" list-apps)
+	if grep -q '^case_threads' <<<"$installed"; then
 		ct_say "migrate $1"
 		ct_frappe --site "$1" migrate --skip-search-index
 	else

@@ -47,6 +47,14 @@ def check_available():
 		raise MissingMailServer(f"missing {' and '.join(missing)}: {INSTALL_HINT}")
 
 
+def require_mail_servers():
+	"""check_available() for a test class: a missing server fails it (a skip would hide the gap)."""
+	try:
+		check_available()
+	except MissingMailServer as e:
+		raise AssertionError(str(e)) from None
+
+
 def _mail_owner():
 	"""Dovecot refuses root as a mail user: mail belongs to its own system user."""
 	for name in ("dovecot", "nobody"):

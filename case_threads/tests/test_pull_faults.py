@@ -27,7 +27,7 @@ from case_threads.case_threads.doctype.email_route.email_route import ROUTES_CAC
 from case_threads.core.settle import MAX_ATTEMPTS
 from case_threads.mail.email_account import DeferringEmailServer
 from case_threads.tests import pull_faults as faults
-from case_threads.tests.mail_servers import MissingMailServer, check_available, dovecot
+from case_threads.tests.mail_servers import dovecot, require_mail_servers
 from case_threads.tests.scenario import DISPOSITION, SETTINGS, ensure_disposition, mailbox_account
 
 LONG = os.environ.get("CASE_THREADS_FAULTS_LONG") == "1"
@@ -43,10 +43,7 @@ class TestPullFaults(FrappeTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
-		try:
-			check_available()
-		except MissingMailServer as e:
-			raise AssertionError(str(e)) from None  # fail loudly: a skip would hide the gap
+		require_mail_servers()
 		cls.domain = f"faults{secrets.token_hex(3)}.test"
 		cls.users = {box: f"{box}@{cls.domain}" for box in BOXES}
 		cls.servers = contextlib.ExitStack()

@@ -2,17 +2,13 @@
 
 from frappe.tests.utils import FrappeTestCase
 
-from case_threads.tests.mail_servers import MissingMailServer, check_available
+from case_threads.tests.mail_servers import require_mail_servers
 from case_threads.tests.scenario import run_scenario
 
 
 class TestMailScenario(FrappeTestCase):
 	def test_scenario_over_real_imap_and_smtp(self):
-		try:
-			check_available()
-		except MissingMailServer as e:
-			# Not a skip: without the servers this test would prove nothing.
-			self.fail(str(e))
+		require_mail_servers()  # not a skip: without the servers this test would prove nothing
 		lines = []
 		steps = run_scenario(say=lines.append)
 		print("\n".join(lines))

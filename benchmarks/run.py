@@ -259,24 +259,30 @@ def connect(site):
 	return frappe
 
 
-def append_to_mailbox(frappe, doctype):
-	"""A mailbox whose new mail Frappe itself turns into `doctype` documents (append_to)."""
-	name = f"CT bench {doctype}"
+def offline_mailbox(frappe, name, email_id, incoming=1, append_to=None):
+	"""An IMAP Email Account whose server is never reached (the benchmark hands mail to receive())."""
 	if not frappe.db.exists("Email Account", name):
 		frappe.get_doc(
 			{
 				"doctype": "Email Account",
 				"email_account_name": name,
-				"email_id": f"bench-{doctype.lower()}@ct.test",
-				"enable_incoming": 1,
+				"email_id": email_id,
+				"enable_incoming": incoming,
 				"use_imap": 1,
 				"email_server": "127.0.0.1",
 				"password": "unused",
-				"imap_folder": [{"folder_name": "INBOX", "append_to": doctype}],
+				"imap_folder": [{"folder_name": "INBOX", "append_to": append_to}],
 			}
-		).insert()
+		).insert(ignore_permissions=True)
 		frappe.db.commit()
 	return frappe.get_doc("Email Account", name)
+
+
+def append_to_mailbox(frappe, doctype):
+	"""A mailbox whose new mail Frappe itself turns into `doctype` documents (append_to)."""
+	return offline_mailbox(
+		frappe, f"CT bench {doctype}", f"bench-{doctype.lower()}@ct.test", append_to=doctype
+	)
 
 
 def forget_senders(frappe):

@@ -4,8 +4,6 @@ Every lookup here is on an index (Communication.message_id, Case.name, Case.thre
 Communication reference index): matching stays flat however many cases a site holds.
 """
 
-from dataclasses import dataclass
-
 import frappe
 
 from case_threads.core import (
@@ -17,11 +15,10 @@ from case_threads.core import (
 	tokens_from_headers,
 )
 from case_threads.core.internal import address_is_listed, internal_patterns
-from case_threads.mail.participants import is_participant
+from case_threads.mail.participants import is_participant, users_of
 from case_threads.settings import get_settings, site_secret, tag_format
 
 # Roles whose mail is a colleague's, not a customer's (F7).
-INTERNAL_ROLES = ("Case Agent", "Case Manager")
 
 # A clone chain longer than this is a data error, not a thread; stop following it.
 MAX_CLONE_HOPS = 50
@@ -167,54 +164,13 @@ def is_internal_user(address, users=None):
 	user with the Case Agent or Case Manager role, or an address on the settings' internal list.
 	Any other desk user (an ERPNext employee raising a request) is a customer.
 
-	`users`: what users_of() found for the mail's addresses, when it was read already."""
+	`users`: what participants.users_of() found for the mail's addresses, when it was read already."""
 	if not address:
 		return False
 	address = address.strip().lower()
 	if address_is_listed(address, internal_patterns(get_settings().get("internal_addresses"))):
 		return True
-	if users is not None:  # read for all of the mail's addresses: absent means no enabled user
-		facts = users.get(address)
-		return bool(facts and facts.internal)
-	user = frappe.qb.DocType("User")
-	role = frappe.qb.DocType("Has Role")
-	query = (
-		frappe.qb.from_(user)
-		.join(role)
-		.on((role.parent == user.name) & (role.parenttype == "User"))
-		.select(user.name)
-		.where(user.email == address)
-		.where(user.enabled == 1)
-		.where(role.role.isin(INTERNAL_ROLES))
-		.limit(1)
-	)
-	return bool(query.run())
-
-
-def users_of(addresses):
-	"""{address: UserFacts} for the enabled users among `addresses` (lower case), in one query: what
-	is_internal_user and the participants' exclusion (participants.internal_addresses) ask of every
-	inbound email. Addresses that are no enabled user's are absent."""
-	addresses = sorted({a.strip().lower() for a in addresses if a and a.strip()})
-	if not addresses:
-		return {}
-	rows = frappe.db.sql(
-		"""select user.email, user.user_type, max(role.role is not null) as internal
-		from `tabUser` user
-		left join `tabHas Role` role
-			on role.parent = user.name and role.parenttype = 'User' and role.role in %(roles)s
-		where user.email in %(addresses)s and user.enabled = 1
-		group by user.name, user.email, user.user_type""",
-		{"roles": INTERNAL_ROLES, "addresses": addresses},
-	)
-	return {
-		email.lower(): UserFacts(system=user_type == "System User", internal=bool(internal))
-		for email, user_type, internal in rows
-		if email
-	}
-
-
-@dataclass(frozen=True)
-class UserFacts:
-	system: bool  # a System User (desk): never a participant
-	internal: bool  # with a Case Agent or Case Manager role: writes as an agent (F7)
+	if users is None:
+		users = users_of([address])
+	facts = users.get(address)  # absent: no enabled user with that address
+	return bool(facts and facts.internal)

@@ -13,8 +13,8 @@ from case_threads.mail import neighbour
 from case_threads.mail.apply import apply_action, park
 from case_threads.mail.autosend import record_bounce
 from case_threads.mail.email_account import interruption
-from case_threads.mail.evidence import gather_candidates, is_internal_user, users_of
-from case_threads.mail.participants import mail_people
+from case_threads.mail.evidence import gather_candidates, is_internal_user
+from case_threads.mail.participants import mail_people, users_of
 
 SAVEPOINT = "case_threads_inbound"
 

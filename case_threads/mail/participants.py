@@ -4,6 +4,7 @@ the raiser by the case-number rule (case_threads.mail.evidence.sender_took_part)
 The decisions are in case_threads.core.participants.
 """
 
+from dataclasses import dataclass
 from email.utils import getaddresses
 from fnmatch import fnmatchcase
 
@@ -14,6 +15,8 @@ from case_threads.case_threads.doctype.email_route.email_route import enabled_ro
 from case_threads.core.participants import new_participants, reply_all_cc
 
 OWN_ADDRESSES_CACHE_KEY = "case_threads:own_addresses"
+# Users with these roles write as agents (F7), never as customers.
+INTERNAL_ROLES = ("Case Agent", "Case Manager")
 
 
 def own_addresses():
@@ -35,18 +38,42 @@ def forget_own_addresses(doc=None, method=None, *args, **kwargs):
 
 
 def internal_addresses(addresses, users=None):
+	"""The desk users (System Users) among `addresses`: never participants. `users`: users_of() for
+	them, when the mail's users were read already."""
 	if not addresses:
 		return set()
-	if users is not None:  # users_of() read them with the mail already
-		return {a.lower() for a in addresses if (facts := users.get(a.lower())) and facts.system}
+	if users is None:
+		users = users_of(addresses)
+	return {a.lower() for a in addresses if (facts := users.get(a.lower())) and facts.system}
+
+
+def users_of(addresses):
+	"""{address: UserFacts} for the enabled users among `addresses` (lower case), in one query: what
+	is_internal_user and the participants' exclusion (internal_addresses) ask of every
+	inbound email. Addresses that are no enabled user's are absent."""
+	addresses = sorted({a.strip().lower() for a in addresses if a and a.strip()})
+	if not addresses:
+		return {}
+	rows = frappe.db.sql(
+		"""select user.email, user.user_type, max(role.role is not null) as internal
+		from `tabUser` user
+		left join `tabHas Role` role
+			on role.parent = user.name and role.parenttype = 'User' and role.role in %(roles)s
+		where user.email in %(addresses)s and user.enabled = 1
+		group by user.name, user.email, user.user_type""",
+		{"roles": INTERNAL_ROLES, "addresses": addresses},
+	)
 	return {
-		a.lower()
-		for a in frappe.get_all(
-			"User",
-			filters={"email": ("in", list(addresses)), "user_type": "System User", "enabled": 1},
-			pluck="email",
-		)
+		email.lower(): UserFacts(system=user_type == "System User", internal=bool(internal))
+		for email, user_type, internal in rows
+		if email
 	}
+
+
+@dataclass(frozen=True)
+class UserFacts:
+	system: bool  # a System User (desk): never a participant
+	internal: bool  # with a Case Agent or Case Manager role: writes as an agent (F7)
 
 
 def routed_addresses(addresses):
@@ -65,7 +92,7 @@ def mail_people(communication):
 
 def add_participants(case_doc, people, users=None):
 	"""Add (address, name) pairs to `case_doc`'s participants, written at once (no save: the case
-	may be mid-reply under a row lock). Returns the rows added. `users`: evidence.users_of() for
+	may be mid-reply under a row lock). Returns the rows added. `users`: users_of() for
 	these addresses, when read already."""
 	if not case_doc.meta.has_field("participants"):
 		return []
@@ -85,7 +112,7 @@ def add_participants(case_doc, people, users=None):
 
 
 def record_from_email(case_doc, communication):
-	# inbound.decide_for read the mail's users once (evidence.users_of); other callers have none.
+	# inbound.decide_for read the mail's users once (users_of); other callers have none.
 	return add_participants(
 		case_doc, mail_people(communication), communication.flags.get("case_threads_users")
 	)

@@ -21,6 +21,7 @@ from case_threads.mail.apply import REASONS, apply_action, new_case_from_email
 from case_threads.mail.evidence import is_internal_user, newest_descendant
 from case_threads.mail.inbound import message_from_communication
 from case_threads.mail.requeue import return_to_queue
+from case_threads.search import find_cases
 from case_threads.settings import tag_format
 
 CASE_FIELDS_FROM_DIALOG = ("queue", "priority", "case_type", "customer")
@@ -133,19 +134,24 @@ def disconnect_from_case(communication):
 @frappe.whitelist()
 def case_history(email=None, contact=None, txt=None, limit=20):
 	"""A contact's cases, newest first, searchable by number or title (F9)."""
+	fields = ["name", "subject", "status", "creation", "modified", "resolved_on", "closed_on"]
 	filters = {}
 	or_filters = {}
 	if contact:
 		filters["contact"] = contact
 	elif email:
 		filters["raised_by"] = email
+	elif txt and txt.strip():
+		# Any case, by number or title: indexed lookups, not a read of every case (issue 19).
+		return find_cases(txt, fields, order_by="creation", limit=cint(limit) or 20)
 	if txt:
+		# One contact's cases are few: their own index, then any part of the title or number.
 		or_filters = {"name": ("like", f"%{txt}%"), "subject": ("like", f"%{txt}%")}
 	return frappe.get_list(
 		"Case",
 		filters=filters,
 		or_filters=or_filters,
-		fields=["name", "subject", "status", "creation", "modified", "resolved_on", "closed_on"],
+		fields=fields,
 		order_by="creation desc",
 		limit_page_length=cint(limit) or 20,
 	)

@@ -58,6 +58,9 @@ doctype_js = {
 	"Case": ["public/js/case_sla_form.js"],
 }
 
+# The Link search and search box for Case: words of the title through a FULLTEXT index.
+standard_queries = {"Case": "case_threads.search.case_link_query"}
+
 permission_query_conditions = {
 	"Unprocessed Email": "case_threads.permissions.unprocessed_email_query",
 	"Unhandled Email": "case_threads.mail.unhandled.unhandled_email_query",

@@ -8,6 +8,7 @@ from frappe.utils import now_datetime
 
 from case_threads import sla
 from case_threads.core import new_token
+from case_threads.search import ensure_fulltext_index
 from case_threads.settings import get_settings
 
 # Copying a case (F8) leaves these as they are on a new document.
@@ -175,6 +176,8 @@ def on_doctype_update():
 	frappe.db.add_index("Case", ["cloned_to"])
 	# A contact's case history, newest first (case_threads.api.case_history, the Case form).
 	frappe.db.add_index("Case", ["contact", "creation"])
+	# Words of a title (case_threads.search: the Link search and the Connect dialog's typed search).
+	ensure_fulltext_index()
 	# Frappe's own tables, read by the app's desk queries at a year of mail (benchmarks/year.py):
 	# the Case form's unlinked emails look Communications up by sender...
 	frappe.db.add_index("Communication", ["sender(140)"])

@@ -173,6 +173,12 @@ def main(args):
 			"contrast: bare Frappe, a ToDo per mail (append_to)",
 			f"{results['bare_append_to']['new_per_s']:.1f}",
 		),
+		# Its replies thread onto the ToDo: bare Frappe's own cost of a reply on a document.
+		("contrast: its replies, on the ToDo (replies/s)", f"{results['bare_append_to']['reply_per_s']:.1f}"),
+		(
+			"SQL statements per reply on a document, bare append_to → app",
+			f"{results['bare_append_to']['reply_sql_per_mail']:.1f} → {app['reply_sql_per_mail']:.1f}",
+		),
 		(f"match a reply at {match['small']} cases (ms)", f"{match['ours_small_ms']:.2f}"),
 		(f"match a reply at {match['large']} cases (ms)", f"{match['ours_large_ms']:.2f}"),
 		("ratio (target ≤ 1.2)", f"{match['ours_large_ms'] / match['ours_small_ms']:.2f}"),

@@ -2,12 +2,17 @@
 core.case_search, run as one UNION of indexed lookups, each with the caller's permissions."""
 
 import frappe
+import pymysql
 from frappe.desk.reportview import get_filters_cond, get_match_cond
 
-from case_threads.core.case_search import naming_series, plan_case_search
+from case_threads.core.case_search import naming_series, plan_case_search, title_has_words
 
 # MATCH needs this index; Case.on_doctype_update adds it.
 FULLTEXT_INDEX = "subject_fulltext"
+# How many of the newest cases a title search reads before it asks the FULLTEXT index.
+RECENT_CASES_PROBED = 2000
+# MariaDB's answer when ROWS EXAMINED stops a query that sorts ("Sort aborted: LIMIT ROWS EXAMINED").
+SORT_ABORTED = 1028
 
 
 def ensure_fulltext_index():
@@ -38,39 +43,62 @@ def find_cases(txt, fields, order_by="modified", filters=None, start=0, limit=20
 	)
 	if plan is None:
 		return []
-	values = {"phrase": f"%{plan.phrase}%", "fulltext": plan.fulltext}
-	lookups = [
-		"match(`subject`) against (%(fulltext)s in boolean mode) and `subject` like %(phrase)s"
-		if plan.fulltext
-		else "`subject` like %(phrase)s"  # no word the index holds (short words, Chinese…): a scan
-	]
-	if plan.names:
-		lookups.append("`name` in %(names)s")
-		values["names"] = plan.names
-	if plan.name_prefix:
-		lookups.append("`name` like %(name_prefix)s")
-		values["name_prefix"] = f"{plan.name_prefix}%"
-	if plan.email_prefix:
-		lookups.append("`raised_by` like %(email_prefix)s")
-		values["email_prefix"] = f"{plan.email_prefix}%"
-	if plan.statuses:
-		lookups.append("`status` in %(statuses)s")
-		values["statuses"] = plan.statuses
-
 	# Frappe quotes the values in both; get_match_cond already doubles % for the driver's formatting.
 	conditions = get_filters_cond("Case", filters, []).replace("%", "%%") + get_match_cond("Case")
-	columns = ", ".join(f"`{f}`" for f in fields)
-	order = f"`{order_by}` desc"
-	values["upto"] = start + limit
-	values["start"], values["limit"] = start, limit
-	# Each lookup keeps its own index and its own newest rows; the union merges and pages them.
-	union = " union ".join(
-		f"(select {columns} from `tabCase` where ({lookup}){conditions} order by {order} limit %(upto)s)"
-		for lookup in lookups
-	)
-	return frappe.db.sql(
-		f"select * from ({union}) found order by {order} limit %(start)s, %(limit)s", values, as_dict=True
-	)
+	columns = ", ".join(f"`{f}`" for f in dict.fromkeys([*fields, "name", "subject", order_by]))
+	upto = start + limit
+	values = {
+		"phrase": f"%{plan.phrase}%", "fulltext": plan.fulltext, "upto": upto, "probe": 3 * upto,
+		"examined": RECENT_CASES_PROBED, "names": plan.names, "statuses": plan.statuses,
+		"name_prefix": f"{plan.name_prefix}%", "email_prefix": f"{plan.email_prefix}%",
+	}  # fmt: skip
+
+	def select(where, cap="limit %(upto)s"):
+		return f"select {columns} from `tabCase` where ({where}){conditions} order by `{order_by}` desc {cap}"
+
+	rows = _by_subject(plan, select, values)
+	# Each other lookup has its own index and keeps its own newest rows; merged and paged below.
+	others = [
+		where
+		for where, wanted in (
+			("`name` in %(names)s", plan.names),
+			("`name` like %(name_prefix)s", plan.name_prefix),
+			("`raised_by` like %(email_prefix)s", plan.email_prefix),
+			("`status` in %(statuses)s", plan.statuses),
+		)
+		if wanted
+	]
+	if others:
+		rows += frappe.db.sql(" union ".join(f"({select(w)})" for w in others), values, as_dict=True)
+	unique = {row.name: row for row in rows}.values()
+	found = sorted(unique, key=lambda row: (row[order_by], row.name), reverse=True)[start:upto]
+	return [frappe._dict({f: row[f] for f in fields}) for row in found]
+
+
+def _by_subject(plan, select, values):
+	"""The newest cases whose title has the typed text."""
+	# A word many titles hold ("order") would make the index list them all, to keep the newest few:
+	# the newest cases answer that first, checked as the MATCH would. When they hold too few
+	# matches (a rare word), the index answers; without a word it holds (short words, Chinese…),
+	# the LIKE reads every case, as Frappe's own search does.
+	try:
+		recent = frappe.db.sql(
+			select("`subject` like %(phrase)s", "limit %(probe)s rows examined %(examined)s"),
+			values,
+			as_dict=True,
+		)
+	except pymysql.err.OperationalError as e:
+		if e.args[0] != SORT_ABORTED:
+			raise
+		recent = []  # the cases were sorted, not read newest first (another index, a filter)
+	found = [row for row in recent if title_has_words(row.subject, plan.words)]
+	if len(found) >= values["upto"]:
+		return found[: values["upto"]]
+	if plan.fulltext:
+		where = "match(`subject`) against (%(fulltext)s in boolean mode) and `subject` like %(phrase)s"
+	else:
+		where = "`subject` like %(phrase)s"
+	return frappe.db.sql(select(where), values, as_dict=True)
 
 
 @frappe.whitelist()

@@ -5,6 +5,7 @@ from case_threads.core.case_search import (
 	fulltext_terms,
 	naming_series,
 	plan_case_search,
+	title_has_words,
 )
 
 STATUSES = ("Open", "Replied", "Resolved", "Closed")
@@ -93,3 +94,20 @@ def test_only_short_words_scan():
 def test_empty_text_is_no_search():
 	assert plan_case_search("") is None
 	assert plan_case_search("   ") is None
+
+
+def test_title_has_words_as_the_match_finds_them():
+	# The check made on the newest cases before the index is asked: word starts, any order,
+	# case and accents aside (as utf8mb4_unicode_ci compares).
+	assert title_has_words("Refund for order 48213", ["order", "refund"])
+	assert title_has_words("Rückerstattung der Bestellung", ["ruckerst"])
+	assert title_has_words("Re: E-Mail bounced", ["mail", "bounce"])
+	assert not title_has_words("Invoice is wrong", ["voice"])
+	assert not title_has_words("Refund", ["refund", "order"])
+	assert title_has_words("anything", [])
+
+
+def test_plan_words_are_what_the_fulltext_requires():
+	plan = plan_case_search("Refund of order 48213")
+	assert plan.words == ("refund", "order", "48213")
+	assert plan.fulltext == "+refund* +order* +48213*"

@@ -9,6 +9,7 @@ up by their own indexes.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 # InnoDB's default stopwords (information_schema.INNODB_FT_DEFAULT_STOPWORD): never indexed, so a
@@ -36,6 +37,7 @@ class CaseSearch:
 
 	phrase: str  # the subject must contain this (LIKE '%phrase%')
 	fulltext: str | None = None  # boolean-mode MATCH(subject) query; None: no word the index holds
+	words: tuple[str, ...] = ()  # what the MATCH requires: each must start a word of the subject
 	names: tuple[str, ...] = ()  # case numbers the text names exactly
 	name_prefix: str | None = None  # the text starts a case number
 	email_prefix: str | None = None  # raised_by starts with the text
@@ -47,13 +49,30 @@ class CaseSearch:
 		return self.fulltext is None
 
 
+def index_words(text: str, min_token: int = MIN_TOKEN, stopwords=INNODB_STOPWORDS) -> list[str]:
+	"""The typed words the FULLTEXT index can answer (lower case, in order)."""
+	return [
+		word
+		for word in WORD.findall(text.lower())
+		if len(word) >= min_token and word not in stopwords and not NO_SPACE_SCRIPT.search(word)
+	]
+
+
 def fulltext_terms(text: str, min_token: int = MIN_TOKEN, stopwords=INNODB_STOPWORDS) -> list[str]:
 	"""The typed words the FULLTEXT index can answer, each as a required prefix term."""
-	terms = []
-	for word in WORD.findall(text.lower()):
-		if len(word) >= min_token and word not in stopwords and not NO_SPACE_SCRIPT.search(word):
-			terms.append(f"+{word}*")
-	return terms
+	return [f"+{word}*" for word in index_words(text, min_token, stopwords)]
+
+
+def _folded(text: str) -> str:
+	# As the site's utf8mb4_unicode_ci collation compares: case and accents aside.
+	return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+def title_has_words(subject: str, words) -> bool:
+	"""Whether every word starts a word of the subject: what the MATCH finds, checked on a row
+	already read (the newest cases, before asking the index for all of them)."""
+	tokens = WORD.findall(_folded(subject or ""))
+	return all(any(token.startswith(w) for token in tokens) for w in map(_folded, words))
 
 
 def case_number(text: str, prefix: str, digits: int) -> tuple[tuple[str, ...], str | None]:
@@ -87,12 +106,13 @@ def plan_case_search(
 	text = " ".join((text or "").split())
 	if not text:
 		return None
-	terms = fulltext_terms(text, min_token, stopwords)
+	words = index_words(text, min_token, stopwords)
 	names, prefix = case_number(text, name_prefix, name_digits)
 	lowered = text.lower()
 	return CaseSearch(
 		phrase=text,
-		fulltext=" ".join(terms) or None,
+		fulltext=" ".join(f"+{word}*" for word in words) or None,
+		words=tuple(words),
 		names=names,
 		name_prefix=prefix,
 		email_prefix=lowered if by_sender and " " not in text else None,

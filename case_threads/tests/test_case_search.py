@@ -2,11 +2,13 @@
 standard_queries hook) and the Connect dialog's typed search (api.case_history) find cases by
 title words, number, sender and status, with the caller's permissions and the Link's filters."""
 
+from unittest.mock import patch
+
 import frappe
 from frappe.desk.search import search_link
 from frappe.tests.utils import FrappeTestCase
 
-from case_threads import api
+from case_threads import api, search
 from case_threads.search import FULLTEXT_INDEX, case_link_query
 from case_threads.tests.utils import make_user, unique
 
@@ -146,4 +148,52 @@ class TestCaseSearch(FrappeTestCase):
 		finally:
 			frappe.set_user("Administrator")
 			frappe.delete_doc("Case", case.name, force=True, ignore_permissions=True)
+			frappe.db.commit()
+
+	def test_a_word_many_titles_hold_is_answered_by_the_newest_cases_as_the_index_would(self):
+		# 12 cases hold the word; the 3 newest only inside a longer word (LIKE finds them, the MATCH
+		# does not). The newest cases answer a 10-row search without the index, and answer it alike.
+		frappe.set_user("Administrator")
+		word = unique("zc").replace("-", "")
+		subjects = [f"Common {word} number {i}" for i in range(12)] + [f"Uncommon x{word}" for _ in range(3)]
+		names = [
+			frappe.get_doc({"doctype": "Case", "subject": subject}).insert(ignore_permissions=True).name
+			for subject in subjects
+		]
+		frappe.db.commit()
+		sql, sent = frappe.db.sql, []
+
+		def recording(query, *args, **kwargs):
+			sent.append(query)
+			return sql(query, *args, **kwargs)
+
+		try:
+			frappe.set_user(AGENT)
+			newest_ten = frappe.get_all(
+				"Case", filters={"name": ("in", names[:12])}, order_by="modified desc", pluck="name", limit=10
+			)
+			with patch.object(frappe.db, "sql", recording):
+				by_recent = link(word)
+			self.assertEqual(by_recent, newest_ten)
+			self.assertFalse([q for q in sent if "match(" in q], "the index was asked")
+			with patch.object(search, "RECENT_CASES_PROBED", 0):  # the index answers
+				sent.clear()
+				with patch.object(frappe.db, "sql", recording):
+					by_index = link(word)
+			self.assertTrue([q for q in sent if "match(" in q])
+			self.assertEqual(by_index, by_recent)
+			self.assertEqual(
+				[r.name for r in api.case_history(txt=word, limit=5)],
+				frappe.get_all(
+					"Case",
+					filters={"name": ("in", names[:12])},
+					order_by="creation desc",
+					pluck="name",
+					limit=5,
+				),
+			)
+		finally:
+			frappe.set_user("Administrator")
+			for name in names:
+				frappe.delete_doc("Case", name, force=True, ignore_permissions=True)
 			frappe.db.commit()

@@ -176,8 +176,10 @@ def on_doctype_update():
 	frappe.db.add_index("Case", ["cloned_to"])
 	# A contact's case history, newest first (case_threads.api.case_history, the Case form).
 	frappe.db.add_index("Case", ["contact", "creation"])
-	# Words of a title (case_threads.search: the Link search and the Connect dialog's typed search).
+	# Words of a title (case_threads.search: the Link search and the Connect dialog's typed search),
+	# which first reads the newest cases by creation there (and by modified, indexed above).
 	ensure_fulltext_index()
+	frappe.db.add_index("Case", ["creation"])
 	# Frappe's own tables, read by the app's desk queries at a year of mail (benchmarks/year.py):
 	# the Case form's unlinked emails look Communications up by sender...
 	frappe.db.add_index("Communication", ["sender(140)"])

@@ -110,6 +110,7 @@ def desk_calls(agent, mailboxes, pick, heavy):
 		"Contact case history (Case form)": lambda: api.case_history(contact=heavy[1], email=heavy[0]),
 		"Connect dialog: sender's cases": lambda: api.case_history(email=pick()["raised_by"]),
 		"Connect dialog: typed search": lambda: api.case_history(txt=number(pick())),
+		"Connect dialog: a word of every title": lambda: api.case_history(txt="order"),
 		"Case form: unlinked emails": lambda: api.unlinked_emails(pick()["name"]),
 		"Unprocessed list (default filter)": lambda: list_get(
 			"Unprocessed Email",

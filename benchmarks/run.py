@@ -161,6 +161,7 @@ def main(args):
 		}
 		results[kind]["samples"] = rows
 	results["receive_spread"] = receive_spread(samples)
+	results["receive_spread_append_to"] = receive_spread(samples, "bare_append_to")
 	results["match"] = worker(bench, "--worker", "match", "--site", SITES["app"], "--big", str(args.big))
 	results["breach"] = worker(bench, "--worker", "breach", "--site", SITES["app"], "--big", str(args.big))
 	corpus = Path(os.environ.get("CASE_THREADS_CORPUS") or REPO.parent / "shared" / "corpus")
@@ -175,6 +176,17 @@ def main(args):
 		),
 		# Its replies thread onto the ToDo: bare Frappe's own cost of a reply on a document.
 		("contrast: its replies, on the ToDo (replies/s)", f"{results['bare_append_to']['reply_per_s']:.1f}"),
+		(
+			"ratio app / append_to, new mail, replies (median, range)",
+			" ".join(
+				f"{r['median']:.2f} ({r['min']:.2f}–{r['max']:.2f})"
+				for r in results["receive_spread_append_to"].values()
+			),
+		),
+		(
+			"SQL statements per new mail, bare append_to → app",
+			f"{results['bare_append_to']['new_sql_per_mail']:.1f} → {app['new_sql_per_mail']:.1f}",
+		),
 		(
 			"SQL statements per reply on a document, bare append_to → app",
 			f"{results['bare_append_to']['reply_sql_per_mail']:.1f} → {app['reply_sql_per_mail']:.1f}",
@@ -206,11 +218,11 @@ def main(args):
 	print(f"\nJSON: {out / 'results.json'}")
 
 
-def receive_spread(samples):
-	"""Per-round ratios app/bare (rounds alternate, so round i of each site ran side by side)."""
+def receive_spread(samples, base="bare"):
+	"""Per-round ratios app/base (rounds alternate, so round i of each site ran side by side)."""
 	spread = {}
 	for key in ("new_per_s", "reply_per_s"):
-		ratios = sorted(a[key] / b[key] for a, b in zip(samples["app"], samples["bare"], strict=True))
+		ratios = sorted(a[key] / b[key] for a, b in zip(samples["app"], samples[base], strict=True))
 		spread[key] = {"median": statistics.median(ratios), "min": ratios[0], "max": ratios[-1]}
 	return spread
 

@@ -11,6 +11,7 @@ app_license = "MIT"
 before_install = "case_threads.install.before_install"
 after_install = "case_threads.install.after_install"
 after_migrate = [
+	"case_threads.install.ensure_indexes",
 	"case_threads.settings.write_missing_defaults",
 	"case_threads.mail.acknowledge.install_templates",
 ]

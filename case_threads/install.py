@@ -64,6 +64,19 @@ def sync_missing_doctypes():
 				import_file_by_path(path, force=True, ignore_version=True, reset_permissions=True)
 
 
+def ensure_indexes():
+	"""The indexes the doctypes declare in on_doctype_update, after every migrate: Frappe runs that
+	hook only when a doctype's JSON changed, so an index added in code alone would never reach a
+	site that already has the doctype. Each add is skipped when the index exists."""
+	from case_threads.case_threads.doctype.case.case import on_doctype_update as case_indexes
+	from case_threads.case_threads.doctype.unprocessed_email.unprocessed_email import (
+		on_doctype_update as unprocessed_indexes,
+	)
+
+	case_indexes()
+	unprocessed_indexes()
+
+
 def after_app_install(app_name):
 	if app_name == "erpnext":
 		add_erpnext_fields()

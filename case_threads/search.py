@@ -14,6 +14,7 @@ RECENT_CASES_PROBED = 2000
 # MariaDB's answer when ROWS EXAMINED stops a query that sorts ("Sort aborted: LIMIT ROWS EXAMINED").
 SORT_ABORTED = 1028
 NO_SUCH_INDEX = 1176
+NO_FULLTEXT_INDEX = 1191  # "Can't find FULLTEXT index matching the column list"
 # The index that reads Case newest first by each order the searches use (Frappe's own `modified`,
 # `creation_index` from Case.on_doctype_update).
 ORDER_INDEX = {"modified": "modified", "creation": "creation_index"}
@@ -104,11 +105,19 @@ def _by_subject(plan, select, values, order_by):
 	found = [row for row in recent if title_has_words(row.subject, plan.words)]
 	if len(found) >= values["upto"]:
 		return found[: values["upto"]]
+	like = "`subject` like %(phrase)s"
 	if plan.fulltext:
-		where = "match(`subject`) against (%(fulltext)s in boolean mode) and `subject` like %(phrase)s"
-	else:
-		where = "`subject` like %(phrase)s"
-	return frappe.db.sql(select(where), values, as_dict=True)
+		try:
+			return frappe.db.sql(
+				select(f"match(`subject`) against (%(fulltext)s in boolean mode) and {like}"),
+				values,
+				as_dict=True,
+			)
+		except pymysql.err.OperationalError as e:
+			if e.args[0] != NO_FULLTEXT_INDEX:
+				raise
+			# A site not migrated since the index came (install.ensure_indexes adds it): same cases, slower.
+	return frappe.db.sql(select(like), values, as_dict=True)
 
 
 @frappe.whitelist()

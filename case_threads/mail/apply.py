@@ -103,16 +103,28 @@ def _attach(communication, message, action, case):
 		# Nothing to track: a plain update (no reload for before/after hooks) keeps the common reply
 		# cheap; the row is already locked by apply_action. `modified` moves: the "updated" sort sees it.
 		case.last_customer_update = communication.communication_date
-		frappe.db.set_value(
-			"Case", case.name, {"last_customer_update": case.last_customer_update, **relevance_values(case)}
-		)
+		values = {"last_customer_update": case.last_customer_update, **relevance_values(case)}
+		values.update(modified=now_datetime(), modified_by=frappe.session.user)
+		frappe.db.set_value("Case", case.name, values, update_modified=False)
+		case.update(values)  # the document in hand is the row again
 	else:
 		# Replied → Open is a status change: save, so that it shows on the timeline (Version).
 		case.last_customer_update = communication.communication_date
 		case.status = "Open"
 		case.save(ignore_permissions=True)
+	hold_in_process_cache(case)
 	after_customer_email(case, communication)
 	return case.name
+
+
+def hold_in_process_cache(case):
+	"""Frappe's `_comments` update for this email (Communication.on_update, after this hook) asks the
+	cached Case for its route: it finds the case held here, locked and just written, instead of
+	loading it again (2 statements a reply). This process's cache only, never Redis: any later write
+	of the case (Frappe's set_value, save; assign_to in after_customer_email) clears it, and so does
+	Frappe's after-commit clear of the write above; inbound.after_insert clears it when the email
+	rolls back to its savepoint."""
+	frappe.local.cache[frappe.cache.make_key(frappe.get_document_cache_key("Case", case.name))] = case
 
 
 def _reopen(communication, message, action, case):

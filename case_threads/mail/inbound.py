@@ -69,6 +69,9 @@ def after_insert(communication, method=None):
 			raise  # a lost database connection or a job timeout is not this email's fault (issue 18)
 		# One bad email must not stop the Email Account's pull: keep it, with the error, for a person.
 		frappe.db.rollback(save_point=SAVEPOINT)
+		if communication.reference_doctype == "Case" and communication.reference_name:
+			# A case held in the process cache (apply.hold_in_process_cache) is rolled back too.
+			frappe.clear_document_cache("Case", communication.reference_name)
 		communication.reference_doctype = communication.reference_name = None
 		error = frappe.get_traceback()
 		frappe.log_error(title=_("Case Threads could not process an inbound email"), message=error)

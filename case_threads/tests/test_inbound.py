@@ -4,6 +4,7 @@ import email.header
 from unittest.mock import patch
 
 import frappe
+import pymysql.cursors
 from frappe.core.doctype.communication.email import make as make_communication
 from frappe.tests.utils import FrappeTestCase
 
@@ -178,6 +179,61 @@ class TestThreading(InboundTestCase):
 		receive(self.mailbox, raw)
 		answer = communication_for(email.message_from_bytes(raw)["Message-ID"])
 		self.assertEqual(answer.reference_name, case.name)
+
+
+class TestReplyReusesTheHeldCase(InboundTestCase):
+	"""A reply to an open case: Frappe's `_comments` update asks the cached Case for its route, and
+	finds the case the app holds (apply.hold_in_process_cache) instead of loading it again."""
+
+	def reply_statements(self, case, message_id):
+		sent = []
+		execute = pymysql.cursors.Cursor.execute
+
+		def recording(cursor, query, args=None):
+			sent.append(" ".join((query.decode() if isinstance(query, bytes) else str(query)).split()))
+			return execute(cursor, query, args)
+
+		with patch.object(pymysql.cursors.Cursor, "execute", recording):
+			comm = self.customer_reply(case, in_reply_to=message_id)
+		return comm, sent
+
+	def test_reply_does_not_load_the_case_again_and_the_cache_is_the_row_after_commit(self):
+		case, message_id = self.new_case()
+		comm, sent = self.reply_statements(case, message_id)
+		self.assertEqual(comm.reference_name, case.name)
+		loads = [q for q in sent if q.startswith("SELECT * FROM `tabCase` WHERE") and "FOR UPDATE" not in q]
+		self.assertEqual(loads, [], "the Case was loaded again after its locked read")
+		# Frappe's own update still happened.
+		comments = frappe.parse_json(frappe.db.get_value("Case", case.name, "_comments") or "[]")
+		self.assertIn(comm.name, [c["name"] for c in comments])
+		# After the pull's commit the cache holds nothing stale.
+		row = frappe.db.get_value("Case", case.name, ["modified", "last_customer_update"], as_dict=True)
+		cached = frappe.get_cached_doc("Case", case.name)
+		self.assertEqual(
+			(cached.modified, cached.last_customer_update), (row.modified, row.last_customer_update)
+		)
+		self.assertEqual(str(row.last_customer_update), str(comm.communication_date))
+
+	def test_an_email_rolled_back_to_its_savepoint_leaves_no_held_case(self):
+		# The case was held, then the email failed and rolled back to its savepoint: what the rest of
+		# that transaction reads of the case (here: when the email is parked) is the rolled-back row.
+		case, message_id = self.new_case()
+		before = frappe.db.get_value("Case", case.name, "last_customer_update")
+		seen, park = [], inbound.park
+
+		def parking(*args, **kwargs):
+			seen.append(frappe.get_cached_doc("Case", case.name).last_customer_update)
+			return park(*args, **kwargs)
+
+		with (
+			patch("case_threads.mail.apply.after_customer_email", side_effect=ValueError("broken")),
+			patch.object(inbound, "park", parking),
+		):
+			comm = self.customer_reply(case, in_reply_to=message_id)
+		self.assertFalse(comm.reference_name)  # parked, not on the case
+		self.assertEqual(seen, [before])
+		self.assertEqual(frappe.db.get_value("Case", case.name, "last_customer_update"), before)
+		self.assertEqual(frappe.get_cached_doc("Case", case.name).last_customer_update, before)
 
 
 class TestStrangers(InboundTestCase):

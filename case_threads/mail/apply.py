@@ -87,6 +87,7 @@ def new_case_from_email(communication, subject=None, defaults=None):
 	record_from_email(case, communication)
 	case.insert(ignore_permissions=True)
 	link(communication, case.name, case)
+	hold_in_process_cache(case)
 	if assignment_rule:
 		frappe.get_cached_doc("Assignment Rule", assignment_rule).do_assignment(case)
 	return case
@@ -119,8 +120,8 @@ def _attach(communication, message, action, case):
 
 def hold_in_process_cache(case):
 	"""Frappe's `_comments` update for this email (Communication.on_update, after this hook) asks the
-	cached Case for its route: it finds the case held here, locked and just written, instead of
-	loading it again (2 statements a reply). This process's cache only, never Redis: any later write
+	cached Case for its route: it finds the case held here, locked or just made, and written, instead
+	of loading it again (2 statements a new mail or a reply). This process's cache only, never Redis: any later write
 	of the case (Frappe's set_value, save; assign_to in after_customer_email) clears it, and so does
 	Frappe's after-commit clear of the write above; inbound.after_insert clears it when the email
 	rolls back to its savepoint."""

@@ -185,7 +185,7 @@ class TestReplyReusesTheHeldCase(InboundTestCase):
 	"""A reply to an open case: Frappe's `_comments` update asks the cached Case for its route, and
 	finds the case the app holds (apply.hold_in_process_cache) instead of loading it again."""
 
-	def reply_statements(self, case, message_id):
+	def statements(self, call):
 		sent = []
 		execute = pymysql.cursors.Cursor.execute
 
@@ -194,15 +194,29 @@ class TestReplyReusesTheHeldCase(InboundTestCase):
 			return execute(cursor, query, args)
 
 		with patch.object(pymysql.cursors.Cursor, "execute", recording):
-			comm = self.customer_reply(case, in_reply_to=message_id)
-		return comm, sent
+			result = call()
+		return result, sent
+
+	def reply_statements(self, case, message_id):
+		return self.statements(lambda: self.customer_reply(case, in_reply_to=message_id))
+
+	@staticmethod
+	def case_loads(sent):
+		return [q for q in sent if q.startswith("SELECT * FROM `tabCase` WHERE") and "FOR UPDATE" not in q]
+
+	def test_new_mail_does_not_load_its_new_case_again(self):
+		raw = build_mail(f"Printer broken {unique('s')}", f"{unique('cust')}@customer.test")
+		_, sent = self.statements(lambda: receive(self.mailbox, raw))
+		case = frappe.get_doc("Case", case_of(email.message_from_bytes(raw)["Message-ID"]))
+		self.assertTrue([q for q in sent if q.startswith("INSERT INTO `tabCase`")])
+		self.assertEqual(self.case_loads(sent), [], "the new Case was loaded after its insert")
+		self.assertEqual(frappe.get_cached_doc("Case", case.name).modified, case.modified)
 
 	def test_reply_does_not_load_the_case_again_and_the_cache_is_the_row_after_commit(self):
 		case, message_id = self.new_case()
 		comm, sent = self.reply_statements(case, message_id)
 		self.assertEqual(comm.reference_name, case.name)
-		loads = [q for q in sent if q.startswith("SELECT * FROM `tabCase` WHERE") and "FOR UPDATE" not in q]
-		self.assertEqual(loads, [], "the Case was loaded again after its locked read")
+		self.assertEqual(self.case_loads(sent), [], "the Case was loaded again after its locked read")
 		# Frappe's own update still happened.
 		comments = frappe.parse_json(frappe.db.get_value("Case", case.name, "_comments") or "[]")
 		self.assertIn(comm.name, [c["name"] for c in comments])

@@ -1,5 +1,6 @@
 """Case search for the Link field and the Connect dialog (issue 19): the plan from
-core.case_search, run as one UNION of indexed lookups, each with the caller's permissions."""
+core.case_search, run as indexed lookups (the title's words, then number, sender and status), each
+with the caller's permissions and the Link's filters, merged and paged here."""
 
 import frappe
 import pymysql

@@ -43,11 +43,6 @@ class CaseSearch:
 	email_prefix: str | None = None  # raised_by starts with the text
 	statuses: tuple[str, ...] = ()  # statuses whose name contains the text
 
-	@property
-	def scans(self) -> bool:
-		"""True when the subject can only be searched by reading every case (no indexable word)."""
-		return self.fulltext is None
-
 
 def index_words(text: str, min_token: int = MIN_TOKEN, stopwords=INNODB_STOPWORDS) -> list[str]:
 	"""The typed words the FULLTEXT index can answer (lower case, in order)."""
@@ -56,11 +51,6 @@ def index_words(text: str, min_token: int = MIN_TOKEN, stopwords=INNODB_STOPWORD
 		for word in WORD.findall(text.lower())
 		if len(word) >= min_token and word not in stopwords and not NO_SPACE_SCRIPT.search(word)
 	]
-
-
-def fulltext_terms(text: str, min_token: int = MIN_TOKEN, stopwords=INNODB_STOPWORDS) -> list[str]:
-	"""The typed words the FULLTEXT index can answer, each as a required prefix term."""
-	return [f"+{word}*" for word in index_words(text, min_token, stopwords)]
 
 
 def _folded(text: str) -> str:

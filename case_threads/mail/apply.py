@@ -120,11 +120,11 @@ def _attach(communication, message, action, case):
 
 def hold_in_process_cache(case):
 	"""Frappe's `_comments` update for this email (Communication.on_update, after this hook) asks the
-	cached Case for its route: it finds the case held here, locked or just made, and written, instead
-	of loading it again (2 statements a new mail or a reply). This process's cache only, never Redis: any later write
-	of the case (Frappe's set_value, save; assign_to in after_customer_email) clears it, and so does
-	Frappe's after-commit clear of the write above; inbound.after_insert clears it when the email
-	rolls back to its savepoint."""
+	cached Case for its route: it finds the case held here (locked or just made, and written) instead
+	of loading it again, 2 statements a new mail or a reply. This process's cache only, never Redis:
+	any later write of the case (Frappe's set_value or save; assign_to in after_customer_email)
+	clears it, so does Frappe's after-commit clear of the write above, and inbound.after_insert
+	clears it when the email rolls back to its savepoint."""
 	frappe.local.cache[frappe.cache.make_key(frappe.get_document_cache_key("Case", case.name))] = case
 
 

@@ -100,12 +100,15 @@ def add_participants(case_doc, people, users=None):
 	addresses = {a.lower() for a, _ in people if a}
 	excluded = own_addresses() | internal_addresses(addresses, users) | routed_addresses(addresses)
 	existing = [row.email_id for row in case_doc.get("participants") or []]
+	# A case not inserted yet (frappe.get_doc of a dict: no __islocal, no creation) writes its rows
+	# with its own insert; writing them here too left rows without a parent.
+	stored = bool(case_doc.name and case_doc.get("creation") and not case_doc.is_new())
 	added = []
 	for address, name in new_participants(existing, people, excluded):
 		if not validate_email_address(address):
 			continue  # the Email field would refuse it, and with it the case
 		row = case_doc.append("participants", {"email_id": address, "full_name": name})
-		if not case_doc.is_new():
+		if stored:
 			row.db_insert()
 		added.append(row)
 	return added

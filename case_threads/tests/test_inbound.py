@@ -204,6 +204,17 @@ class TestReplyReusesTheHeldCase(InboundTestCase):
 	def case_loads(sent):
 		return [q for q in sent if q.startswith("SELECT * FROM `tabCase` WHERE") and "FOR UPDATE" not in q]
 
+	def test_new_mail_writes_each_participant_once_and_on_its_case(self):
+		# The sender and a Cc'd customer; before the fix, each was also written once without a parent.
+		orphans = frappe.db.count("Case Participant", {"parent": ("is", "not set")})
+		sender, cc = f"{unique('cust')}@customer.test", f"{unique('cc')}@customer.test"
+		raw = build_mail(f"Printer broken {unique('s')}", sender, cc=cc)
+		receive(self.mailbox, raw)
+		case = case_of(email.message_from_bytes(raw)["Message-ID"])
+		rows = frappe.get_all("Case Participant", filters={"parent": case}, pluck="email_id")
+		self.assertCountEqual(rows, [sender, cc])
+		self.assertEqual(frappe.db.count("Case Participant", {"parent": ("is", "not set")}), orphans)
+
 	def test_new_mail_does_not_load_its_new_case_again(self):
 		raw = build_mail(f"Printer broken {unique('s')}", f"{unique('cust')}@customer.test")
 		_, sent = self.statements(lambda: receive(self.mailbox, raw))

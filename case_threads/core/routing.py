@@ -21,6 +21,9 @@ class Route:
 	# Case-insensitive text; "re:" at the start makes the rest a regular expression.
 	subject_pattern: str | None = None
 	defaults: Mapping[str, object] = field(default_factory=dict)
+	# What a new case of this route is answered with (F23): the setting and the Email Template.
+	acknowledge: bool = False
+	acknowledgement_template: str | None = None
 
 
 @dataclass(frozen=True)

@@ -56,18 +56,10 @@ def install_templates():
 			).insert(ignore_permissions=True)
 
 
-def route_settings(route_name):
-	return frappe.db.get_value(
-		"Email Route", route_name, ["acknowledge", "acknowledgement_template"], as_dict=True
-	)
-
-
 def acknowledge_new_case(case, communication, action):
 	"""Called once a route opened `case` for `communication`. Never raises: a failed
 	acknowledgement is logged and noted, the case stays."""
-	if not action.route:
-		return
-	route = route_settings(action.route.name)
+	route = action.route  # from the cached routes (enabled_routes), with its acknowledgement settings
 	if not route or not should_acknowledge(action.outcome, route.acknowledge):
 		return
 	frappe.db.savepoint(SAVEPOINT)

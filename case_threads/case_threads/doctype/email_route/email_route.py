@@ -43,6 +43,8 @@ class EmailRoute(Document):
 				**{f: self.get(f) for f in CASE_DEFAULT_FIELDS if self.get(f)},
 				"assignment_rule": self.assignment_rule or None,
 			},
+			acknowledge=bool(self.acknowledge),
+			acknowledgement_template=self.acknowledgement_template or None,
 		)
 
 

@@ -14,6 +14,7 @@ from frappe.utils import get_datetime, get_system_timezone, getdate, now_datetim
 from case_threads.core import sla as core
 from case_threads.core.sla_policy import CONDITIONS, Policy, choose_policy, seconds, weekly_hours
 from case_threads.core.working_time import Calendar, aware, naive, working_between
+from case_threads.shared_cache import forget
 
 POLICIES_CACHE_KEY = "case_threads:sla_policies"
 DEFAULT_POLICY = "Default"
@@ -49,11 +50,8 @@ def policies() -> list[Policy]:
 
 
 def clear_policy_cache():
-	"""Now and again once the change commits: a worker reading the policies before the commit would
-	otherwise cache the old ones until the next change."""
 	frappe.local.case_threads_sla_policies = None
-	frappe.cache.delete_value(POLICIES_CACHE_KEY)
-	frappe.db.after_commit.add(lambda: frappe.cache.delete_value(POLICIES_CACHE_KEY))
+	forget(POLICIES_CACHE_KEY)
 
 
 def _load_policies():

@@ -13,6 +13,7 @@ from frappe.utils import validate_email_address
 
 from case_threads.case_threads.doctype.email_route.email_route import enabled_routes
 from case_threads.core.participants import new_participants, reply_all_cc
+from case_threads.shared_cache import forget
 
 OWN_ADDRESSES_CACHE_KEY = "case_threads:own_addresses"
 # Users with these roles write as agents (F7), never as customers.
@@ -31,10 +32,8 @@ def _load_own_addresses():
 
 
 def forget_own_addresses(doc=None, method=None, *args, **kwargs):
-	"""Email Account on_change / on_trash / after_rename. Cleared again once the change commits: a
-	process reading the table before the commit would otherwise cache the old list for good."""
-	frappe.cache.delete_value(OWN_ADDRESSES_CACHE_KEY)
-	frappe.db.after_commit.add(lambda: frappe.cache.delete_value(OWN_ADDRESSES_CACHE_KEY))
+	"""Email Account on_change / on_trash / after_rename."""
+	forget(OWN_ADDRESSES_CACHE_KEY)
 
 
 def internal_addresses(addresses, users=None):

@@ -8,6 +8,7 @@ from frappe import _
 from frappe.model.document import Document
 
 from case_threads.core import Route
+from case_threads.shared_cache import forget
 
 # Fields of an Email Route that a new case takes over (F10); customer exists with ERPNext only.
 CASE_DEFAULT_FIELDS = ("queue", "priority", "case_type", "customer")
@@ -52,10 +53,7 @@ ROUTES_CACHE_KEY = "case_threads:enabled_routes"
 
 
 def forget_routes():
-	"""Cleared now and again once the change commits: a worker reading the table before the commit
-	would otherwise cache the old routes until the next change."""
-	frappe.cache.delete_value(ROUTES_CACHE_KEY)
-	frappe.db.after_commit.add(lambda: frappe.cache.delete_value(ROUTES_CACHE_KEY))
+	forget(ROUTES_CACHE_KEY)
 
 
 def enabled_routes():

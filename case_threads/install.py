@@ -65,16 +65,19 @@ def sync_missing_doctypes():
 
 
 def ensure_indexes():
-	"""The indexes the doctypes declare in on_doctype_update, after every migrate: Frappe runs that
-	hook only when a doctype's JSON changed, so an index added in code alone would never reach a
-	site that already has the doctype. Each add is skipped when the index exists."""
-	from case_threads.case_threads.doctype.case.case import on_doctype_update as case_indexes
-	from case_threads.case_threads.doctype.unprocessed_email.unprocessed_email import (
-		on_doctype_update as unprocessed_indexes,
-	)
+	"""Every doctype's on_doctype_update (its indexes), after every migrate: Frappe runs that hook
+	only when a doctype's JSON changed, so an index added in code alone would never reach a site
+	that already has the doctype. Each add is skipped when the index exists."""
+	from frappe.modules.utils import load_doctype_module
 
-	case_indexes()
-	unprocessed_indexes()
+	doctypes = frappe.get_all(
+		"DocType",
+		filters={"module": ("in", frappe.get_module_list(APP)), "custom": 0},
+		fields=["name", "module"],
+	)
+	for doctype in doctypes:
+		if hook := getattr(load_doctype_module(doctype.name, doctype.module), "on_doctype_update", None):
+			hook()
 
 
 def after_app_install(app_name):

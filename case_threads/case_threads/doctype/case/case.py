@@ -8,7 +8,6 @@ from frappe.utils import now_datetime
 
 from case_threads import sla
 from case_threads.core import new_token
-from case_threads.search import ensure_fulltext_index
 from case_threads.settings import get_settings
 
 # Copying a case (F8) leaves these as they are on a new document.
@@ -178,6 +177,8 @@ def on_doctype_update():
 	frappe.db.add_index("Case", ["contact", "creation"])
 	# Words of a title (case_threads.search: the Link search and the Connect dialog's typed search),
 	# which first reads the newest cases by creation there (and by modified, indexed above).
+	from case_threads.search import ensure_fulltext_index  # not at import: only migrate needs it
+
 	ensure_fulltext_index()
 	frappe.db.add_index("Case", ["creation"])
 	# Frappe's own tables, read by the app's desk queries at a year of mail (benchmarks/year.py):

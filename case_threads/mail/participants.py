@@ -99,9 +99,9 @@ def add_participants(case_doc, people, users=None):
 	addresses = {a.lower() for a, _ in people if a}
 	excluded = own_addresses() | internal_addresses(addresses, users) | routed_addresses(addresses)
 	existing = [row.email_id for row in case_doc.get("participants") or []]
-	# A case not inserted yet (frappe.get_doc of a dict: no __islocal, no creation) writes its rows
-	# with its own insert; writing them here too left rows without a parent.
-	stored = bool(case_doc.name and case_doc.get("creation") and not case_doc.is_new())
+	# A case not inserted yet writes its rows with its own insert; writing them here too left rows
+	# without a parent. (is_new() cannot tell: frappe.get_doc of a dict sets no __islocal.)
+	stored = bool(case_doc.get("creation"))
 	added = []
 	for address, name in new_participants(existing, people, excluded):
 		if not validate_email_address(address):
